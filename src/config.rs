@@ -1,0 +1,103 @@
+//! Command-line flags and environment variables. The doc comments are the `--help` text.
+//! Owns nothing but parsing; every other module receives a built `Config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// quizcast: a real-time vocabulary quiz server (HTTP API, Server-Sent Events, long-poll).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "quizcast", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "QUIZ_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Durable store. `sqlite://FILE` (created on first start) for a single node.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://quizcast.db")]
+    pub database_url: String,
+
+    /// Redis for shared live state across nodes. Unset: live state and pub/sub stay in-process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// HS256 secret for the tokens this server issues. Unset: a random one per start
+    /// (tokens then do not survive a restart; set it when running several nodes).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// PEM public key of an external identity provider (RS256 or EdDSA tokens are then accepted).
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// Required `iss` of external tokens.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` of external tokens.
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Allow `POST /api/v1/auth/guest`.
+    #[arg(long, env = "GUEST_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub guest_login: bool,
+
+    /// Lifetime of guest tokens, in seconds.
+    #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 12 * 3600)]
+    pub token_ttl_secs: u64,
+
+    /// Answers per second per player (sustained).
+    #[arg(long, env = "ANSWERS_PER_SECOND", default_value_t = 5)]
+    pub answers_per_second: u32,
+
+    /// Answers a player may send in a burst.
+    #[arg(long, env = "ANSWERS_BURST", default_value_t = 10)]
+    pub answers_burst: u32,
+
+    /// Guest logins per minute per client address.
+    #[arg(long, env = "GUEST_LOGINS_PER_MINUTE", default_value_t = 20)]
+    pub guest_logins_per_minute: u32,
+
+    /// Open event streams (SSE and long-polls) per user.
+    #[arg(long, env = "STREAMS_PER_USER", default_value_t = 5)]
+    pub streams_per_user: usize,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Events buffered per subscriber before it is dropped as too slow.
+    #[arg(long, env = "SUBSCRIBER_BUFFER", default_value_t = 256)]
+    pub subscriber_buffer: usize,
+
+    /// Seconds after a reveal before the next question opens in `auto_advance` sessions.
+    #[arg(long, env = "AUTO_ADVANCE_SECS", default_value_t = 5)]
+    pub auto_advance_secs: u64,
+
+    /// Base URL used in `join_url` and `host_url` (default: `http://<addr>`).
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: port 0 on loopback, the given SQLite file,
+    /// a fixed secret, defaults otherwise.
+    pub fn for_sqlite_file(path: &std::path::Path) -> Self {
+        let mut config = Config::parse_from(["quizcast"]);
+        config.addr = "127.0.0.1:0".parse().expect("static address");
+        config.database_url = format!("sqlite://{}", path.display());
+        config.jwt_secret = Some("test-secret-test-secret-test-secret".into());
+        config
+    }
+}

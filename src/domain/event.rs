@@ -1,0 +1,206 @@
+//! The shapes clients see: the `session_state` object, every event payload and the answer
+//! result. Event names come from `EventKind::name`, never from input.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::session::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    SessionState,
+    QuestionOpened,
+    QuestionClosed,
+    SessionFinished,
+    Leaderboard,
+    Presence,
+    Score,
+}
+
+impl EventKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventKind::SessionState => "session_state",
+            EventKind::QuestionOpened => "question_opened",
+            EventKind::QuestionClosed => "question_closed",
+            EventKind::SessionFinished => "session_finished",
+            EventKind::Leaderboard => "leaderboard",
+            EventKind::Presence => "presence",
+            EventKind::Score => "score",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            EventKind::SessionState,
+            EventKind::QuestionOpened,
+            EventKind::QuestionClosed,
+            EventKind::SessionFinished,
+            EventKind::Leaderboard,
+            EventKind::Presence,
+            EventKind::Score,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+
+    /// Log events carry ids and are replayed; the rest are snapshots.
+    pub const fn is_log(self) -> bool {
+        matches!(
+            self,
+            EventKind::QuestionOpened | EventKind::QuestionClosed | EventKind::SessionFinished
+        )
+    }
+}
+
+/// `question_opened`: a question is open; its correct choice is never part of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QuestionOpened {
+    pub question_id: Uuid,
+    /// 0-based.
+    pub index: u32,
+    pub prompt: String,
+    pub choices: Vec<String>,
+    pub time_limit_ms: u32,
+    /// RFC 3339 UTC.
+    pub closes_at: String,
+}
+
+/// `question_closed`: the reveal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QuestionClosed {
+    pub question_id: Uuid,
+    pub correct_choice: u32,
+    /// How many players chose each choice, in choice order.
+    pub answer_counts: Vec<u32>,
+    /// How many players answered.
+    pub answered: u32,
+    /// Players in the session when it closed.
+    pub players: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaderboardEntry {
+    /// 1 + the number of players with a strictly higher score.
+    pub rank: u32,
+    pub user_id: String,
+    pub display_name: String,
+    pub score: u32,
+}
+
+/// `leaderboard` and `session_finished` events, and `GET …/leaderboard`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Leaderboard {
+    /// Players in the session (joined and not left).
+    pub players: u32,
+    pub entries: Vec<LeaderboardEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    pub user_id: String,
+    pub display_name: String,
+}
+
+/// `presence`: who is here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Presence {
+    /// Joined players who have not left.
+    pub players: u32,
+    /// Players with a live connection (SSE or poll).
+    pub online: u32,
+    /// Who joined since the previous `presence` event (at most 50).
+    pub joined: Vec<Member>,
+    /// Who left explicitly since the previous `presence` event (at most 50).
+    pub left: Vec<Member>,
+}
+
+/// `score`: the player's own standing (private).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Score {
+    /// The question this reflects; `null` before the first answer.
+    pub question_id: Option<Uuid>,
+    /// `null` before the first answer and for a question left unanswered.
+    pub correct: Option<bool>,
+    pub awarded_points: u32,
+    pub score: u32,
+    pub rank: u32,
+    pub streak: u32,
+}
+
+/// The reply to an accepted answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AnswerResult {
+    pub question_id: Uuid,
+    pub correct: bool,
+    pub awarded_points: u32,
+    /// The player's total after this answer.
+    pub score: u32,
+    pub rank: u32,
+    /// Correct answers in a row, including this one.
+    pub streak: u32,
+}
+
+/// The open (or just revealed) question inside `session_state`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QuestionView {
+    pub question_id: Uuid,
+    pub index: u32,
+    pub prompt: String,
+    pub choices: Vec<String>,
+    pub time_limit_ms: u32,
+    pub closes_at: String,
+    /// Server-computed; 0 once closed.
+    pub time_left_ms: u64,
+}
+
+/// The caller's own standing inside `session_state`; `null` for a watcher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct You {
+    pub joined: bool,
+    pub score: u32,
+    pub rank: u32,
+    pub streak: u32,
+}
+
+/// `session_state`: everything a client needs to draw the session from scratch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionState {
+    #[schema(example = "K7P2QX")]
+    pub session_id: String,
+    pub quiz_title: String,
+    pub status: Status,
+    /// `null` in the lobby; the last question's index once finished.
+    pub question_index: Option<u32>,
+    pub question_count: u32,
+    /// Present while a question is open or revealed.
+    pub question: Option<QuestionView>,
+    pub players: u32,
+    /// Top 10.
+    pub leaderboard: Vec<LeaderboardEntry>,
+    pub you: Option<You>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_only_state_changes_are_logged() {
+        for kind in [
+            EventKind::SessionState,
+            EventKind::QuestionOpened,
+            EventKind::QuestionClosed,
+            EventKind::SessionFinished,
+            EventKind::Leaderboard,
+            EventKind::Presence,
+            EventKind::Score,
+        ] {
+            assert_eq!(EventKind::from_name(kind.name()), Some(kind));
+        }
+        assert!(EventKind::QuestionClosed.is_log());
+        assert!(!EventKind::Leaderboard.is_log());
+        assert!(!EventKind::Score.is_log());
+    }
+}

@@ -1,0 +1,306 @@
+//! The game service: what HTTP handlers call. It drives live state, publishes what changed
+//! to the hub, and keeps one runner per session for timers and coalesced snapshots.
+//! Rules live in the domain; storage in `live` and `store`; this module only orchestrates.
+
+mod runner;
+pub mod signals;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::domain::event::{EventKind, Member, Score, SessionState};
+use crate::domain::quiz::Quiz;
+use crate::domain::session::Command;
+use crate::domain::{DisplayName, Millis, SessionCode, UserId};
+use crate::hub::{EncodedEvent, Hub};
+use crate::live::{AnswerInput, AnswerOutcome, Applied, LiveError, LiveState, NewSession};
+use crate::store::Store;
+use signals::Signals;
+
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GameError {
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error("only the host may do this")]
+    NotHost,
+    #[error("could not allocate a session code")]
+    NoCode,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+pub struct Game {
+    pub live: Arc<dyn LiveState>,
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    runners: Mutex<HashMap<SessionCode, Arc<Signals>>>,
+    pub shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Game {
+    pub fn new(
+        live: Arc<dyn LiveState>,
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            live,
+            store,
+            hub,
+            runners: Mutex::new(HashMap::new()),
+            shutdown,
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    /// Starts runners for every session the live state holds (after a restart).
+    pub async fn resume(self: &Arc<Self>) -> Result<usize, GameError> {
+        let codes = self.live.sessions().await?;
+        for code in &codes {
+            self.start_runner(*code);
+        }
+        Ok(codes.len())
+    }
+
+    /// Waits for every runner to stop (after `shutdown` is cancelled).
+    pub async fn stopped(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    fn start_runner(self: &Arc<Self>, code: SessionCode) {
+        let signals = {
+            let mut runners = self.runners.lock().unwrap_or_else(|e| e.into_inner());
+            if runners.contains_key(&code) {
+                return;
+            }
+            let signals = Arc::new(Signals::default());
+            runners.insert(code, signals.clone());
+            signals
+        };
+        let game = self.clone();
+        self.tasks.spawn(async move {
+            runner::run(game.clone(), code, signals).await;
+            game.runners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&code);
+        });
+    }
+
+    fn signals(&self, code: SessionCode) -> Option<Arc<Signals>> {
+        self.runners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&code)
+            .cloned()
+    }
+
+    pub async fn create_session(
+        self: &Arc<Self>,
+        quiz: Arc<Quiz>,
+        host_id: UserId,
+        auto_advance: bool,
+        max_players: u32,
+    ) -> Result<SessionCode, GameError> {
+        for _ in 0..16 {
+            let code = SessionCode::random(&mut rand::rng());
+            if self.store.results(code).await?.is_some() {
+                continue;
+            }
+            let session = NewSession {
+                code,
+                quiz: quiz.clone(),
+                host_id: host_id.clone(),
+                auto_advance,
+                max_players,
+                created_at: now_ms(),
+            };
+            match self.live.create(session).await {
+                Ok(()) => {
+                    self.start_runner(code);
+                    metrics::counter!("quizcast_sessions_created_total").increment(1);
+                    return Ok(code);
+                }
+                Err(LiveError::CodeTaken) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(GameError::NoCode)
+    }
+
+    pub async fn state(
+        &self,
+        code: SessionCode,
+        viewer: Option<&str>,
+    ) -> Result<(SessionState, u64), GameError> {
+        Ok(self.live.state(code, viewer, now_ms()).await?)
+    }
+
+    pub async fn join(
+        &self,
+        code: SessionCode,
+        user: &str,
+        name: &DisplayName,
+    ) -> Result<SessionState, GameError> {
+        let joined = self.live.join(code, user, name).await?;
+        if joined.changed
+            && let Some(s) = self.signals(code)
+        {
+            s.joined(Member {
+                user_id: user.to_owned(),
+                display_name: name.to_string(),
+            });
+        }
+        Ok(self.live.state(code, Some(user), now_ms()).await?.0)
+    }
+
+    pub async fn leave(&self, code: SessionCode, user: &str) -> Result<(), GameError> {
+        if self.live.leave(code, user).await? {
+            let name = self
+                .live
+                .names(code, &[user.to_owned()])
+                .await?
+                .pop()
+                .unwrap_or_default();
+            if let Some(s) = self.signals(code) {
+                s.left(Member {
+                    user_id: user.to_owned(),
+                    display_name: name,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn answer(
+        self: &Arc<Self>,
+        code: SessionCode,
+        input: AnswerInput,
+    ) -> Result<AnswerOutcome, GameError> {
+        let user = input.user_id.clone();
+        let outcome = self.live.answer(code, input, now_ms()).await?;
+        let label = match &outcome {
+            AnswerOutcome::Accepted { .. } => "accepted",
+            AnswerOutcome::Replayed(_) => "replayed",
+            AnswerOutcome::Conflict(_) => "conflict",
+        };
+        metrics::counter!("quizcast_answers_total", "outcome" => label).increment(1);
+        if let AnswerOutcome::Accepted {
+            result,
+            index,
+            all_answered,
+        } = &outcome
+        {
+            let score = Score {
+                question_id: Some(result.question_id),
+                correct: Some(result.correct),
+                awarded_points: result.awarded_points,
+                score: result.score,
+                rank: result.rank,
+                streak: result.streak,
+            };
+            self.hub.publish_private(
+                code,
+                &user,
+                EncodedEvent::of(None, EventKind::Score, &score),
+            );
+            if let Some(s) = self.signals(code) {
+                s.leaderboard_changed();
+            }
+            if *all_answered {
+                let game = self.clone();
+                let index = *index;
+                tokio::spawn(async move {
+                    if let Err(e) = game.apply(code, Command::AllAnswered { index }).await {
+                        tracing::warn!(%code, error = %e, "closing an answered question failed");
+                    }
+                });
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// A host command: checks the caller, applies it, returns the new state.
+    pub async fn host(
+        self: &Arc<Self>,
+        code: SessionCode,
+        user: &str,
+        cmd: Command,
+    ) -> Result<SessionState, GameError> {
+        let clock = self.live.clock(code).await?;
+        if clock.host_id != user {
+            return Err(GameError::NotHost);
+        }
+        self.apply(code, cmd).await?;
+        Ok(self.live.state(code, Some(user), now_ms()).await?.0)
+    }
+
+    /// Applies a command and publishes what it logged. Used by hosts and by runners.
+    pub async fn apply(
+        self: &Arc<Self>,
+        code: SessionCode,
+        cmd: Command,
+    ) -> Result<Applied, GameError> {
+        let applied = self.live.apply(code, cmd, now_ms()).await?;
+        for entry in &applied.entries {
+            let frame = EncodedEvent::new(Some(entry.id), entry.kind, entry.data.clone());
+            self.hub.publish(code, frame);
+            if entry.kind == EventKind::QuestionClosed {
+                self.publish_scores(code).await?;
+            }
+        }
+        if !applied.entries.is_empty()
+            && let Some(s) = self.signals(code)
+        {
+            s.state_changed();
+        }
+        Ok(applied)
+    }
+
+    /// Sends every player their `score` snapshot (after a question closes).
+    async fn publish_scores(&self, code: SessionCode) -> Result<(), GameError> {
+        for (user, score) in self.live.scores(code).await? {
+            self.hub.publish_private(
+                code,
+                &user,
+                EncodedEvent::of(None, EventKind::Score, &score),
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes a finished session's results to the store, retrying until it works or the
+    /// server stops (the live state keeps them meanwhile).
+    async fn save_results(&self, code: SessionCode) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let attempt = async {
+                let results = self.live.results(code).await?;
+                self.store.save_results(&results).await?;
+                Ok::<_, GameError>(())
+            };
+            match attempt.await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(%code, error = %e, "saving results failed; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = self.shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! How the rest of the game pokes a session's runner without a queue that could grow:
+//! flags plus one `Notify` (a wake-up is never lost, and many collapse into one).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+
+use crate::domain::event::Member;
+
+/// Most names listed in one `presence` event's `joined` or `left`.
+pub const MAX_LISTED: usize = 50;
+
+#[derive(Debug, Default)]
+pub struct PresenceDelta {
+    pub joined: Vec<Member>,
+    pub left: Vec<Member>,
+}
+
+#[derive(Debug, Default)]
+pub struct Signals {
+    pub wake: Notify,
+    state: AtomicBool,
+    leaderboard: AtomicBool,
+    presence: Mutex<PresenceDelta>,
+}
+
+impl Signals {
+    pub fn state_changed(&self) {
+        self.state.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub fn leaderboard_changed(&self) {
+        self.leaderboard.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub fn joined(&self, member: Member) {
+        self.with_delta(|d| {
+            d.left.retain(|m| m.user_id != member.user_id);
+            if d.joined.len() < MAX_LISTED {
+                d.joined.push(member);
+            }
+        });
+    }
+
+    pub fn left(&self, member: Member) {
+        self.with_delta(|d| {
+            d.joined.retain(|m| m.user_id != member.user_id);
+            if d.left.len() < MAX_LISTED {
+                d.left.push(member);
+            }
+        });
+    }
+
+    fn with_delta(&self, f: impl FnOnce(&mut PresenceDelta)) {
+        f(&mut self.presence.lock().unwrap_or_else(|e| e.into_inner()));
+        // Membership changes move the leaderboard's `players` too.
+        self.leaderboard.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub fn take_state(&self) -> bool {
+        self.state.swap(false, Ordering::AcqRel)
+    }
+
+    pub fn take_leaderboard(&self) -> bool {
+        self.leaderboard.swap(false, Ordering::AcqRel)
+    }
+
+    /// The names gathered since the last call, or `None` when nobody came or went.
+    pub fn take_presence(&self) -> Option<PresenceDelta> {
+        let mut d = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        if d.joined.is_empty() && d.left.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut d))
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! What a (re)connecting client gets before live events, shared by SSE and long-poll:
+//! either the log entries it missed plus the current snapshots, or a fresh
+//! `session_state`. The caller subscribes first, so nothing falls between the two; the
+//! `watermark` tells it which buffered log events it already has.
+
+use crate::domain::SessionCode;
+use crate::domain::event::EventKind;
+use crate::game::{Game, GameError};
+use crate::hub::{EncodedEvent, Frame};
+use crate::live::Replay;
+use crate::live::record::TOP;
+
+pub struct Catchup {
+    pub frames: Vec<Frame>,
+    /// The last log id the frames account for.
+    pub watermark: u64,
+}
+
+/// A fresh start: one `session_state` for this viewer.
+pub async fn fresh(game: &Game, code: SessionCode, user: &str) -> Result<Catchup, GameError> {
+    let (state, watermark) = game.state(code, Some(user)).await?;
+    Ok(Catchup {
+        frames: vec![EncodedEvent::of(None, EventKind::SessionState, &state)],
+        watermark,
+    })
+}
+
+/// The newest snapshot of each kind: leaderboard, presence, and the user's own score.
+pub async fn snapshots(
+    game: &Game,
+    code: SessionCode,
+    user: &str,
+) -> Result<Vec<Frame>, GameError> {
+    let topic = game.hub.topic(code);
+    let mut frames = Vec::with_capacity(3);
+    match topic.latest(EventKind::Leaderboard) {
+        Some(f) => frames.push(f),
+        None => {
+            let board = game.live.leaderboard(code, 0, TOP).await?;
+            frames.push(EncodedEvent::of(None, EventKind::Leaderboard, &board));
+        }
+    }
+    frames.extend(topic.latest(EventKind::Presence));
+    if let Some(score) = game.live.score(code, user).await? {
+        frames.push(EncodedEvent::of(None, EventKind::Score, &score));
+    }
+    Ok(frames)
+}
+
+/// Resumes after `last_id` when the log still has it; otherwise starts fresh.
+pub async fn resume(
+    game: &Game,
+    code: SessionCode,
+    user: &str,
+    last_id: Option<u64>,
+) -> Result<Catchup, GameError> {
+    let Some(last_id) = last_id else {
+        return fresh(game, code, user).await;
+    };
+    match game.live.log_since(code, last_id).await? {
+        Replay::Unknown => fresh(game, code, user).await,
+        Replay::Entries(entries) => {
+            let watermark = entries.last().map_or(last_id, |e| e.id);
+            metrics::counter!("quizcast_replays_total").increment(1);
+            metrics::histogram!("quizcast_replay_events").record(entries.len() as f64);
+            let mut frames: Vec<Frame> = entries
+                .into_iter()
+                .map(|e| EncodedEvent::new(Some(e.id), e.kind, e.data))
+                .collect();
+            frames.extend(snapshots(game, code, user).await?);
+            Ok(Catchup { frames, watermark })
+        }
+    }
+}

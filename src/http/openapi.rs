@@ -1,0 +1,68 @@
+//! The OpenAPI document, generated from the handlers' annotations. `openapi/openapi.json`
+//! is a committed copy that a test keeps identical.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::domain::event::{
+    AnswerResult, Leaderboard, LeaderboardEntry, Member, Presence, QuestionClosed, QuestionOpened,
+    QuestionView, Score, SessionState, You,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "quizcast",
+        description = "Real-time vocabulary quiz server. A host starts a live session of a quiz; \
+players join it by its code, answer over HTTP, and follow the session over Server-Sent Events \
+(`GET /api/v1/sessions/{code}/events`) or long-poll (`…/events/poll`). Event payloads are the \
+schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard` (for `leaderboard` and \
+`session_finished`), `Presence` and `Score`. Errors are `application/problem+json` (`Problem`).\n\n\
+Scoring: `t` = ms from the question opening to the server accepting the answer; a correct answer \
+earns `100 + round(50 * (20000 - min(t, 20000)) / 20000) + min(100, 10 * streak)` (round half away \
+from zero), a wrong one 0; `streak` counts the correct answers in a row immediately before. \
+Leaderboard order: score descending, then who reached it first; `rank` = 1 + the number of players \
+with a strictly higher score.",
+        license(name = "MIT")
+    ),
+    components(schemas(
+        SessionState, QuestionView, You, QuestionOpened, QuestionClosed, Leaderboard,
+        LeaderboardEntry, Presence, Member, Score, AnswerResult
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Tokens"),
+        (name = "quizzes", description = "Question banks"),
+        (name = "sessions", description = "Live runs of a quiz"),
+        (name = "host", description = "Driving a session (host only)"),
+        (name = "answers", description = "Answering"),
+        (name = "events", description = "Live events: SSE and long-poll"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("quiz_token"))),
+        );
+        components.add_security_scheme(
+            "access_token",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("access_token"))),
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! `GET …/events`: Server-Sent Events. Subscribe, catch up, then stream live frames as
+//! their pre-encoded bytes, with a `: ping` when idle and a retry hint at shutdown.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::AppState;
+use super::auth::AuthUser;
+use super::catchup;
+use super::error::{AppResult, Problem};
+use super::extract::Code;
+use super::limits::StreamPermit;
+use crate::hub::{Frame, Subscription, Transport};
+
+/// Idle time before a `: ping` comment (the contract asks for one at least every 15 s).
+const PING_EVERY: Duration = Duration::from_secs(10);
+const RETRY: &[u8] = b"retry: 2000\n\n";
+const PING: &[u8] = b": ping\n\n";
+const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
+
+/// Live events of a session.
+///
+/// One connection carries the session's broadcast events and, for a player, the player's
+/// private `score` events. The first event of a new connection is `session_state`.
+///
+/// Log events (with `id:`): `question_opened` (`QuestionOpened`), `question_closed`
+/// (`QuestionClosed`), `session_finished` (`Leaderboard`). Ids are decimal numbers that
+/// increase within the session. Snapshot events (no `id:`, the newest replaces earlier
+/// ones): `leaderboard` (`Leaderboard`, at most one per 200 ms), `presence` (`Presence`,
+/// likewise) and, private to the player, `score` (`Score`).
+///
+/// Reconnecting with `Last-Event-ID` replays every missed log event in order, then the
+/// current `leaderboard`, `presence` and `score`, then live events; an id that is unknown
+/// or too old gets a fresh `session_state` instead. A `: ping` comment comes at least
+/// every 15 s. A subscriber that cannot keep up is disconnected and should reconnect.
+/// Browsers pass the token as `access_token` (EventSource cannot set headers).
+/// At most 5 open streams per user (default).
+#[utoipa::path(get, path = "/api/v1/sessions/{code}/events", tag = "events",
+    params(
+        ("code" = String, Path, description = "Session code (case-insensitive)"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this log event id"),
+        ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers"),
+    ),
+    responses(
+        (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence` and `Score`",
+            content_type = "text/event-stream", body = String),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn events(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Code(code): Code,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let permit = state.limits.open_stream(&user.id)?;
+    // Fail fast (404) before subscribing to a topic that does not exist.
+    state.game.live.clock(code).await?;
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let sub = state.game.hub.subscribe(code, &user.id, Transport::Sse);
+    let catchup = catchup::resume(&state.game, code, &user.id, last_id).await?;
+    let mut head = Vec::with_capacity(RETRY.len() + 1024);
+    head.extend_from_slice(RETRY);
+    for f in &catchup.frames {
+        head.extend_from_slice(&f.sse);
+    }
+    let stream = LiveStream {
+        sub,
+        watermark: catchup.watermark,
+        shutdown: state.game.shutdown.clone(),
+        ping_at: Instant::now() + PING_EVERY,
+        head: Some(Bytes::from(head)),
+        done: false,
+        _permit: permit,
+    };
+    let body = Body::from_stream(futures::stream::unfold(stream, |mut s| async move {
+        let chunk = s.next_chunk().await?;
+        Some((Ok::<_, Infallible>(chunk), s))
+    }));
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+struct LiveStream {
+    sub: Subscription,
+    watermark: u64,
+    shutdown: CancellationToken,
+    ping_at: Instant,
+    head: Option<Bytes>,
+    done: bool,
+    _permit: StreamPermit,
+}
+
+impl LiveStream {
+    fn fresh(&self, frame: &Frame) -> bool {
+        frame.id.is_none_or(|id| id > self.watermark)
+    }
+
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(head) = self.head.take() {
+            return Some(head);
+        }
+        if self.done {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => {
+                    self.done = true;
+                    return Some(Bytes::from_static(BYE));
+                }
+                frame = self.sub.rx.recv() => {
+                    // `None`: dropped as a slow subscriber; ending the stream makes it reconnect.
+                    let frame = frame?;
+                    if self.fresh(&frame) {
+                        self.ping_at = Instant::now() + PING_EVERY;
+                        return Some(frame.sse.clone());
+                    }
+                }
+                _ = sleep_until(self.ping_at) => {
+                    self.ping_at = Instant::now() + PING_EVERY;
+                    return Some(Bytes::from_static(PING));
+                }
+            }
+        }
+    }
+}

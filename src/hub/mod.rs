@@ -1,0 +1,292 @@
+//! Topics and local fan-out. A session's topic carries its broadcast events and, filtered
+//! by user, each player's private ones. Events arrive already encoded (`Frame`): fan-out
+//! only clones an `Arc`. Every subscriber has a bounded queue; one that falls behind is
+//! dropped (its stream ends and the client resumes with `Last-Event-ID`).
+//! Depends on the domain's event names only, not on live state or HTTP.
+
+pub mod frame;
+pub mod presence;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{Notify, mpsc};
+
+pub use frame::{EncodedEvent, Frame};
+use presence::Tracker;
+
+use crate::domain::event::EventKind;
+use crate::domain::{SessionCode, UserId};
+
+/// How a subscriber is connected; it matters for metrics only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Sse,
+    Poll,
+}
+
+impl Transport {
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::Sse => "sse",
+            Transport::Poll => "poll",
+        }
+    }
+}
+
+struct Subscriber {
+    user: UserId,
+    tx: mpsc::Sender<Frame>,
+}
+
+#[derive(Default)]
+struct Snapshots {
+    leaderboard: Option<Frame>,
+    presence: Option<Frame>,
+}
+
+/// One session's topic on this node.
+pub struct Topic {
+    subscribers: Mutex<HashMap<u64, Subscriber>>,
+    snapshots: Mutex<Snapshots>,
+    presence: Mutex<Tracker>,
+    /// Woken when who is connected changes, so the session's runner can send `presence`.
+    pub presence_changed: Notify,
+}
+
+fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Topic {
+    fn new() -> Self {
+        Self {
+            subscribers: Mutex::new(HashMap::new()),
+            snapshots: Mutex::new(Snapshots::default()),
+            presence: Mutex::new(Tracker::default()),
+            presence_changed: Notify::new(),
+        }
+    }
+
+    /// Sends to every subscriber (or only `user`'s); drops those whose queue is full.
+    fn fan_out(&self, frame: &Frame, only: Option<&str>) -> usize {
+        let mut subs = guard(&self.subscribers);
+        let mut delivered = 0;
+        let mut slow = Vec::new();
+        for (id, sub) in subs.iter() {
+            if only.is_some_and(|u| u != sub.user) {
+                continue;
+            }
+            match sub.tx.try_send(frame.clone()) {
+                Ok(()) => delivered += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        for id in &slow {
+            // Dropping the sender ends the stream once the queue drains.
+            subs.remove(id);
+        }
+        drop(subs);
+        if !slow.is_empty() {
+            metrics::counter!("quizcast_slow_subscribers_dropped_total")
+                .increment(slow.len() as u64);
+        }
+        metrics::counter!("quizcast_events_delivered_total").increment(delivered as u64);
+        delivered
+    }
+
+    /// Users with a live connection right now (or a recent poll).
+    pub fn online_users(&self, now_ms: i64) -> Vec<UserId> {
+        guard(&self.presence).online(now_ms)
+    }
+
+    /// Whether a poll-based presence will expire and needs a later re-check.
+    pub fn next_presence_expiry(&self) -> Option<i64> {
+        guard(&self.presence).next_expiry()
+    }
+
+    pub fn latest(&self, kind: EventKind) -> Option<Frame> {
+        let snaps = guard(&self.snapshots);
+        match kind {
+            EventKind::Leaderboard => snaps.leaderboard.clone(),
+            EventKind::Presence => snaps.presence.clone(),
+            _ => None,
+        }
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        guard(&self.subscribers).len()
+    }
+}
+
+#[derive(Default)]
+pub struct Hub {
+    topics: Mutex<HashMap<SessionCode, Arc<Topic>>>,
+    next_id: AtomicU64,
+    buffer: usize,
+}
+
+/// A live subscription; dropping it unsubscribes and updates presence.
+pub struct Subscription {
+    pub rx: mpsc::Receiver<Frame>,
+    topic: Arc<Topic>,
+    id: u64,
+    user: UserId,
+    transport: Transport,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        guard(&self.topic.subscribers).remove(&self.id);
+        let changed = guard(&self.topic.presence).disconnect(&self.user);
+        if changed {
+            self.topic.presence_changed.notify_one();
+        }
+        metrics::gauge!("quizcast_streams_active", "transport" => self.transport.label())
+            .decrement(1.0);
+    }
+}
+
+impl Hub {
+    pub fn new(buffer: usize) -> Self {
+        Self {
+            topics: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            buffer: buffer.max(1),
+        }
+    }
+
+    pub fn topic(&self, code: SessionCode) -> Arc<Topic> {
+        guard(&self.topics)
+            .entry(code)
+            .or_insert_with(|| Arc::new(Topic::new()))
+            .clone()
+    }
+
+    /// Forgets a session's topic (its subscribers keep their own handle until they go).
+    pub fn forget(&self, code: SessionCode) {
+        guard(&self.topics).remove(&code);
+    }
+
+    /// Subscribes `user` to the session's broadcast and private events. Live events queue
+    /// up from this instant, so a caller can replay history afterwards without a gap.
+    pub fn subscribe(&self, code: SessionCode, user: &str, transport: Transport) -> Subscription {
+        let topic = self.topic(code);
+        let (tx, rx) = mpsc::channel(self.buffer);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        guard(&topic.subscribers).insert(
+            id,
+            Subscriber {
+                user: user.to_owned(),
+                tx,
+            },
+        );
+        if guard(&topic.presence).connect(user) {
+            topic.presence_changed.notify_one();
+        }
+        metrics::gauge!("quizcast_streams_active", "transport" => transport.label()).increment(1.0);
+        Subscription {
+            rx,
+            topic,
+            id,
+            user: user.to_owned(),
+            transport,
+        }
+    }
+
+    /// Keeps a poll client counted as online between its requests.
+    pub fn touch_poll(&self, code: SessionCode, user: &str, until_ms: i64) {
+        let topic = self.topic(code);
+        if guard(&topic.presence).touch(user, until_ms) {
+            topic.presence_changed.notify_one();
+        }
+    }
+
+    pub fn publish(&self, code: SessionCode, frame: Frame) -> usize {
+        metrics::counter!("quizcast_events_published_total", "event" => frame.kind.name())
+            .increment(1);
+        let topic = self.topic(code);
+        {
+            let mut snaps = guard(&topic.snapshots);
+            match frame.kind {
+                EventKind::Leaderboard => snaps.leaderboard = Some(frame.clone()),
+                EventKind::Presence => snaps.presence = Some(frame.clone()),
+                _ => {}
+            }
+        }
+        topic.fan_out(&frame, None)
+    }
+
+    pub fn publish_private(&self, code: SessionCode, user: &str, frame: Frame) -> usize {
+        metrics::counter!("quizcast_events_published_total", "event" => frame.kind.name())
+            .increment(1);
+        self.topic(code).fan_out(&frame, Some(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code() -> SessionCode {
+        SessionCode::parse("ABCDEF").unwrap()
+    }
+
+    fn frame(n: u64) -> Frame {
+        EncodedEvent::new(Some(n), EventKind::QuestionOpened, "{}".into())
+    }
+
+    #[tokio::test]
+    async fn broadcasts_share_one_encoding() {
+        let hub = Hub::new(8);
+        let mut a = hub.subscribe(code(), "a", Transport::Sse);
+        let mut b = hub.subscribe(code(), "b", Transport::Sse);
+        assert_eq!(hub.publish(code(), frame(1)), 2);
+        let fa = a.rx.recv().await.unwrap();
+        let fb = b.rx.recv().await.unwrap();
+        assert!(Arc::ptr_eq(&fa, &fb));
+    }
+
+    #[tokio::test]
+    async fn private_events_reach_only_their_user() {
+        let hub = Hub::new(8);
+        let mut a = hub.subscribe(code(), "a", Transport::Sse);
+        let mut b = hub.subscribe(code(), "b", Transport::Sse);
+        let score = EncodedEvent::new(None, EventKind::Score, "{}".into());
+        assert_eq!(hub.publish_private(code(), "b", score), 1);
+        assert!(a.rx.try_recv().is_err());
+        assert_eq!(b.rx.recv().await.unwrap().kind, EventKind::Score);
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_is_dropped_not_buffered() {
+        let hub = Hub::new(2);
+        let mut slow = hub.subscribe(code(), "slow", Transport::Sse);
+        let mut fast = hub.subscribe(code(), "fast", Transport::Sse);
+        for n in 1..=5 {
+            hub.publish(code(), frame(n));
+            let got = fast.rx.recv().await.unwrap();
+            assert_eq!(got.id, Some(n));
+        }
+        // The two queued frames drain, then the stream ends.
+        assert_eq!(slow.rx.recv().await.unwrap().id, Some(1));
+        assert_eq!(slow.rx.recv().await.unwrap().id, Some(2));
+        assert!(slow.rx.recv().await.is_none());
+        assert_eq!(hub.topic(code()).subscriber_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn presence_follows_connections() {
+        let hub = Hub::new(2);
+        let topic = hub.topic(code());
+        let first = hub.subscribe(code(), "a", Transport::Sse);
+        let second = hub.subscribe(code(), "a", Transport::Sse);
+        assert_eq!(topic.online_users(0), ["a"]);
+        drop(first);
+        assert_eq!(topic.online_users(0), ["a"]);
+        drop(second);
+        assert!(topic.online_users(0).is_empty());
+    }
+}

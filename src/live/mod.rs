@@ -1,0 +1,205 @@
+//! Live state of running sessions: phase, players, answers, leaderboard and the event log.
+//! Behind `LiveState` so the embedded backend (memory + SQLite journal) and a shared one
+//! (Redis) are interchangeable. It must not depend on HTTP or on the hub.
+
+pub mod embedded;
+pub mod record;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::event::{AnswerResult, EventKind, Leaderboard, Score, SessionState};
+use crate::domain::quiz::Quiz;
+use crate::domain::session::{Command, Phase, PhaseError};
+use crate::domain::{DisplayName, Millis, SessionCode, UserId};
+
+/// Log ids carry the log's epoch in their high bits, so ids from a lost log never match
+/// a new one, and still increase within a session.
+pub const SEQ_BITS: u32 = 20;
+
+pub fn event_id(epoch: u64, seq: u64) -> u64 {
+    (epoch << SEQ_BITS) | seq
+}
+
+pub fn split_event_id(id: u64) -> (u64, u64) {
+    (id >> SEQ_BITS, id & ((1 << SEQ_BITS) - 1))
+}
+
+/// One entry of a session's log, already serialised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub id: u64,
+    pub kind: EventKind,
+    pub data: Arc<str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub code: SessionCode,
+    pub quiz: Arc<Quiz>,
+    pub host_id: UserId,
+    pub auto_advance: bool,
+    pub max_players: u32,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnswerInput {
+    pub user_id: UserId,
+    pub question_id: uuid::Uuid,
+    pub choice: i64,
+    pub nonce: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnswerOutcome {
+    /// Scored now. `all_answered` tells the caller the question may close.
+    Accepted {
+        result: AnswerResult,
+        index: u32,
+        all_answered: bool,
+    },
+    /// The same nonce again: the stored reply.
+    Replayed(AnswerResult),
+    /// A different second answer: the first reply.
+    Conflict(AnswerResult),
+}
+
+/// What `log_since` finds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replay {
+    /// Every entry after the given id, in order (possibly none).
+    Entries(Vec<LogEntry>),
+    /// The id belongs to another epoch, is ahead of the log, or is no longer kept.
+    Unknown,
+}
+
+/// The outcome of a command: the new phase and the log entries it appended.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub phase: Phase,
+    pub entries: Vec<LogEntry>,
+}
+
+/// A session's clock as the runner needs it.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    pub phase: Phase,
+    pub host_id: UserId,
+    pub question_count: u32,
+}
+
+/// Everything kept of a finished session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionResults {
+    pub code: SessionCode,
+    pub quiz_id: uuid::Uuid,
+    pub quiz_title: String,
+    pub host_id: UserId,
+    pub finished_at: Millis,
+    pub standings: Vec<Standing>,
+    pub answers: Vec<AnswerRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub rank: u32,
+    pub user_id: UserId,
+    pub display_name: String,
+    pub score: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRow {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub question_id: uuid::Uuid,
+    pub index: u32,
+    pub choice: u32,
+    pub correct: bool,
+    pub awarded_points: u32,
+    pub answer_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("no session with that code")]
+    NotFound,
+    #[error("the session has finished")]
+    Finished,
+    #[error("the session is full")]
+    Full,
+    #[error("only players of this session may answer")]
+    NotPlayer,
+    #[error("{0}")]
+    NotOpen(&'static str),
+    #[error("choice must index into the question's choices")]
+    InvalidChoice,
+    #[error(transparent)]
+    Phase(#[from] PhaseError),
+    #[error("that session code is taken")]
+    CodeTaken,
+    #[error("the session has not finished yet")]
+    NotFinished,
+    #[error("live state unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// First join, or a return after leaving.
+    pub changed: bool,
+}
+
+#[async_trait]
+pub trait LiveState: Send + Sync + 'static {
+    async fn create(&self, session: NewSession) -> Result<(), LiveError>;
+    /// The snapshot for `viewer` and the id of the last log entry it reflects.
+    async fn state(
+        &self,
+        code: SessionCode,
+        viewer: Option<&str>,
+        now: Millis,
+    ) -> Result<(SessionState, u64), LiveError>;
+    async fn clock(&self, code: SessionCode) -> Result<Clock, LiveError>;
+    async fn join(
+        &self,
+        code: SessionCode,
+        user: &str,
+        name: &DisplayName,
+    ) -> Result<Joined, LiveError>;
+    /// `true` when the user was a player and now is not.
+    async fn leave(&self, code: SessionCode, user: &str) -> Result<bool, LiveError>;
+    async fn answer(
+        &self,
+        code: SessionCode,
+        input: AnswerInput,
+        now: Millis,
+    ) -> Result<AnswerOutcome, LiveError>;
+    async fn apply(
+        &self,
+        code: SessionCode,
+        cmd: Command,
+        now: Millis,
+    ) -> Result<Applied, LiveError>;
+    async fn leaderboard(
+        &self,
+        code: SessionCode,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Leaderboard, LiveError>;
+    /// The player's `score` snapshot; `None` for someone who never joined.
+    async fn score(&self, code: SessionCode, user: &str) -> Result<Option<Score>, LiveError>;
+    /// Every active player's `score` snapshot.
+    async fn scores(&self, code: SessionCode) -> Result<Vec<(UserId, Score)>, LiveError>;
+    async fn log_since(&self, code: SessionCode, after: u64) -> Result<Replay, LiveError>;
+    async fn results(&self, code: SessionCode) -> Result<SessionResults, LiveError>;
+    /// Display names of the given users, for presence lists.
+    async fn names(&self, code: SessionCode, users: &[UserId]) -> Result<Vec<String>, LiveError>;
+    /// Ids of the players who have joined and not left.
+    async fn player_ids(&self, code: SessionCode) -> Result<Vec<UserId>, LiveError>;
+    /// Every session held, finished ones included (their results may still need saving).
+    async fn sessions(&self) -> Result<Vec<SessionCode>, LiveError>;
+    async fn ping(&self) -> Result<(), LiveError>;
+}
