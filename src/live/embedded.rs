@@ -250,7 +250,7 @@ impl LiveState for EmbeddedLive {
         let shared = self.get(code)?;
         let pos = {
             let mut r = lock(&shared);
-            if !r.players.get(user).is_some_and(|p| !p.left) {
+            if r.players.get(user).is_none_or(|p| p.left) {
                 return Ok(false);
             }
             let reservation = self.journal.reserve()?;
