@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/join/{code}", get(web::index))
         .route("/host/{code}", get(web::index))
         .route("/screen/{code}", get(web::index))
+        .route("/assets/{name}", get(web::asset))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(|| async { AppError::NotFound("no such resource".into()) })
         .layer(axum::middleware::map_response(problem_for_bare_errors))
