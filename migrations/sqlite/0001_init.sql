@@ -31,7 +31,9 @@ CREATE TABLE results (
     quiz_title  TEXT    NOT NULL,
     host_id     TEXT    NOT NULL,
     finished_at INTEGER NOT NULL,
-    players     INTEGER NOT NULL
+    players     INTEGER NOT NULL,
+    question_count INTEGER NOT NULL,
+    last_index  INTEGER
 );
 
 CREATE TABLE result_standings (

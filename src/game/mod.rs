@@ -146,7 +146,22 @@ impl Game {
         code: SessionCode,
         viewer: Option<&str>,
     ) -> Result<(SessionState, u64), GameError> {
-        Ok(self.live.state(code, viewer, now_ms()).await?)
+        match self.live.state(code, viewer, now_ms()).await {
+            Err(LiveError::NotFound) => {
+                // A finished session that left live state: its results tell the final state.
+                let results = self.store.results(code).await?.ok_or(LiveError::NotFound)?;
+                Ok((final_state(&results, viewer), 0))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Drops a finished session from live state (its results are stored).
+    async fn forget(&self, code: SessionCode) {
+        if let Err(e) = self.live.forget(code).await {
+            tracing::warn!(%code, error = %e, "forgetting a finished session failed");
+        }
+        self.hub.forget(code);
     }
 
     pub async fn join(
@@ -284,7 +299,8 @@ impl Game {
 
     /// Writes a finished session's results to the store, retrying until it works or the
     /// server stops (the live state keeps them meanwhile).
-    async fn save_results(&self, code: SessionCode) {
+    /// Returns whether they are stored.
+    async fn save_results(&self, code: SessionCode) -> bool {
         let mut backoff = Duration::from_millis(100);
         loop {
             let attempt = async {
@@ -293,14 +309,49 @@ impl Game {
                 Ok::<_, GameError>(())
             };
             match attempt.await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(e) => tracing::warn!(%code, error = %e, "saving results failed; retrying"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = self.shutdown.cancelled() => return,
+                _ = self.shutdown.cancelled() => return false,
             }
             backoff = (backoff * 2).min(Duration::from_secs(10));
         }
+    }
+}
+
+/// The `session_state` of a finished session, rebuilt from its stored results.
+fn final_state(r: &crate::live::SessionResults, viewer: Option<&str>) -> SessionState {
+    use crate::domain::event::{LeaderboardEntry, You};
+    let entry = |s: &crate::live::Standing| LeaderboardEntry {
+        rank: s.rank,
+        user_id: s.user_id.clone(),
+        display_name: s.display_name.clone(),
+        score: s.score,
+    };
+    SessionState {
+        session_id: r.code.to_string(),
+        quiz_title: r.quiz_title.clone(),
+        status: crate::domain::session::Status::Finished,
+        question_index: r.last_index,
+        question_count: r.question_count,
+        question: None,
+        players: r.standings.len() as u32,
+        leaderboard: r
+            .standings
+            .iter()
+            .take(crate::live::record::TOP)
+            .map(entry)
+            .collect(),
+        you: viewer.and_then(|v| {
+            let s = r.standings.iter().find(|s| s.user_id == v)?;
+            Some(You {
+                joined: true,
+                score: s.score,
+                rank: s.rank,
+                streak: 0,
+            })
+        }),
     }
 }

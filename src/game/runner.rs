@@ -17,6 +17,8 @@ use crate::hub::EncodedEvent;
 use crate::live::record::TOP;
 
 pub const COALESCE: Duration = Duration::from_millis(200);
+/// How long a finished session stays in live state once its results are stored.
+const LINGER: Duration = Duration::from_secs(600);
 
 fn instant_at(ms: Millis) -> Instant {
     let delta = ms - now_ms();
@@ -48,7 +50,13 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>) {
     loop {
         if clock.phase.status == Status::Finished {
             flush(&game, code, &mut snaps, lb_dirty, presence_dirty).await;
-            game.save_results(code).await;
+            if game.save_results(code).await {
+                // Late readers still get live snapshots for a while; then only the results.
+                tokio::select! {
+                    _ = tokio::time::sleep(LINGER) => game.forget(code).await,
+                    _ = game.shutdown.cancelled() => {}
+                }
+            }
             return;
         }
         let deadline = clock.phase.deadline().map(instant_at);

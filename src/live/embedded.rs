@@ -21,8 +21,8 @@ use crate::store::journal::{Journal, JournalFull, JournalOp, StoredSession, load
 
 /// How long a request waits for its change to be committed before answering 503.
 const DURABLE_WAIT: Duration = Duration::from_secs(5);
-/// Finished sessions stay readable from memory this long after a restart.
-const KEEP_FINISHED_MS: Millis = 3_600_000;
+/// Finished sessions whose results were not yet confirmed stored are restored this long.
+const KEEP_FINISHED_MS: Millis = 24 * 3_600_000;
 
 type Shared = Arc<Mutex<SessionRecord>>;
 
@@ -389,6 +389,19 @@ impl LiveState for EmbeddedLive {
     async fn sessions(&self) -> Result<Vec<SessionCode>, LiveError> {
         let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         Ok(map.keys().copied().collect())
+    }
+
+    async fn forget(&self, code: SessionCode) -> Result<(), LiveError> {
+        let pos = {
+            let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+            if map.remove(&code).is_none() {
+                return Ok(());
+            }
+            self.journal.reserve()?.send(vec![JournalOp::Forget {
+                code: code.to_string(),
+            }])
+        };
+        self.durable(pos).await
     }
 
     async fn ping(&self) -> Result<(), LiveError> {

@@ -98,6 +98,9 @@ pub struct SessionResults {
     pub quiz_title: String,
     pub host_id: UserId,
     pub finished_at: Millis,
+    pub question_count: u32,
+    /// The index of the last question opened (`null` if none was).
+    pub last_index: Option<u32>,
     pub standings: Vec<Standing>,
     pub answers: Vec<AnswerRow>,
 }
@@ -201,5 +204,7 @@ pub trait LiveState: Send + Sync + 'static {
     async fn player_ids(&self, code: SessionCode) -> Result<Vec<UserId>, LiveError>;
     /// Every session held, finished ones included (their results may still need saving).
     async fn sessions(&self) -> Result<Vec<SessionCode>, LiveError>;
+    /// Drops a finished session whose results are stored.
+    async fn forget(&self, code: SessionCode) -> Result<(), LiveError>;
     async fn ping(&self) -> Result<(), LiveError>;
 }

@@ -557,6 +557,8 @@ impl SessionRecord {
             quiz_title: self.quiz.title.clone(),
             host_id: self.host_id.clone(),
             finished_at,
+            question_count: self.quiz.question_count(),
+            last_index: self.phase.question_index,
             standings,
             answers,
         })

@@ -59,6 +59,8 @@ pub enum JournalOp {
         event: &'static str,
         data: Arc<str>,
     },
+    /// Drops a finished session's live rows (its results are in the store by then).
+    Forget { code: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +262,9 @@ async fn write_op(tx: &mut Transaction<'_, Sqlite>, op: &JournalOp) -> Result<()
             .bind(seq)
             .bind(*event)
             .bind(data.as_ref()),
+        JournalOp::Forget { code } => {
+            sqlx::query("DELETE FROM live_sessions WHERE code = $1").bind(code)
+        }
     };
     query.execute(&mut **tx).await?;
     Ok(())

@@ -72,8 +72,9 @@ async fn insert_results(
     r: &SessionResults,
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
-        "INSERT INTO results (code, quiz_id, quiz_title, host_id, finished_at, players)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING",
+        "INSERT INTO results (code, quiz_id, quiz_title, host_id, finished_at, players,
+             question_count, last_index)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code) DO NOTHING",
     )
     .bind(r.code.as_str())
     .bind(r.quiz_id.to_string())
@@ -81,6 +82,8 @@ async fn insert_results(
     .bind(&r.host_id)
     .bind(r.finished_at)
     .bind(r.standings.len() as i64)
+    .bind(i64::from(r.question_count))
+    .bind(r.last_index.map(i64::from))
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -227,7 +230,8 @@ impl Store for SqliteStore {
 
     async fn results(&self, code: SessionCode) -> Result<Option<SessionResults>, StoreError> {
         let Some(head) = sqlx::query(
-            "SELECT quiz_id, quiz_title, host_id, finished_at FROM results WHERE code = $1",
+            "SELECT quiz_id, quiz_title, host_id, finished_at, question_count, last_index
+             FROM results WHERE code = $1",
         )
         .bind(code.as_str())
         .fetch_optional(&self.pool)
@@ -279,6 +283,10 @@ impl Store for SqliteStore {
             quiz_title: head.try_get("quiz_title")?,
             host_id: head.try_get("host_id")?,
             finished_at: head.try_get("finished_at")?,
+            question_count: head.try_get::<i64, _>("question_count")? as u32,
+            last_index: head
+                .try_get::<Option<i64>, _>("last_index")?
+                .map(|i| i as u32),
             standings,
             answers,
         }))
