@@ -19,8 +19,9 @@ use crate::http::{AppState, router};
 use crate::hub::Hub;
 use crate::live::embedded::EmbeddedLive;
 use crate::store::Store;
+use crate::store::db::connect;
 use crate::store::journal::Journal;
-use crate::store::sqlite::{SqliteStore, connect};
+use crate::store::sql::SqlStore;
 use crate::{demo, telemetry};
 
 /// Changes queued for the journal before new ones are refused with 503.
@@ -36,27 +37,16 @@ pub struct Application {
     journal_writer: JoinHandle<()>,
 }
 
-fn sqlite_url(url: &str) -> anyhow::Result<&str> {
-    if url.starts_with("sqlite:") {
-        Ok(url)
-    } else {
-        bail!(
-            "DATABASE_URL must be a sqlite:// URL (got scheme {:?})",
-            url.split(':').next()
-        )
-    }
-}
-
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         if config.redis_url.is_some() {
             bail!("REDIS_URL is set, but this build serves a single node only; unset it");
         }
-        let url = sqlite_url(&config.database_url)?;
-        let pool = connect(url)
+        let (pool, backend) = connect(&config.database_url)
             .await
-            .with_context(|| format!("opening the database {url}"))?;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::new(pool.clone()));
+            .context("opening the database (DATABASE_URL)")?;
+        tracing::info!(?backend, "database ready");
+        let store: Arc<dyn Store> = Arc::new(SqlStore::new(pool.clone()));
         demo::seed(store.as_ref(), now_ms()).await?;
 
         let (journal, journal_writer) = Journal::start(pool.clone(), JOURNAL_QUEUE);

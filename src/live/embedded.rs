@@ -1,4 +1,4 @@
-//! Embedded live state: sessions in memory, every change journalled to SQLite before it is
+//! Embedded live state: sessions in memory, every change journalled to the database before it is
 //! acknowledged, and read back at start-up. Locks are std mutexes held only for in-memory
 //! work (never across `.await`); waiting for durability happens after they are released.
 
@@ -66,7 +66,7 @@ impl EmbeddedLive {
     /// finished within the last hour).
     pub async fn recover(
         journal: Journal,
-        pool: &sqlx::SqlitePool,
+        pool: &sqlx::AnyPool,
         store: &dyn Store,
         auto_advance_ms: u32,
         now: Millis,

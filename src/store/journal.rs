@@ -1,4 +1,4 @@
-//! The embedded backend's journal: every change to a live session is written to SQLite
+//! The embedded backend's journal: every change to a live session is written to the database
 //! before it is acknowledged. One writer task commits whatever has queued up in a single
 //! transaction (group commit), so a burst of answers costs a few commits, not one each.
 
@@ -7,8 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::sqlite::SqlitePool;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, AnyPool, Row, Transaction};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -96,7 +95,7 @@ pub struct Journal {
 }
 
 impl Journal {
-    pub fn start(pool: SqlitePool, capacity: usize) -> (Journal, JoinHandle<()>) {
+    pub fn start(pool: AnyPool, capacity: usize) -> (Journal, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(capacity);
         let (committed_tx, committed) = watch::channel(0);
         let healthy = Arc::new(AtomicBool::new(true));
@@ -140,7 +139,7 @@ impl Journal {
 }
 
 async fn write_loop(
-    pool: SqlitePool,
+    pool: AnyPool,
     mut rx: mpsc::Receiver<(u64, Vec<JournalOp>)>,
     committed: watch::Sender<u64>,
     healthy: Arc<AtomicBool>,
@@ -173,7 +172,7 @@ async fn write_loop(
     }
 }
 
-async fn write_batch(pool: &SqlitePool, batch: &[(u64, Vec<JournalOp>)]) -> Result<(), StoreError> {
+async fn write_batch(pool: &AnyPool, batch: &[(u64, Vec<JournalOp>)]) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     for op in batch.iter().flat_map(|(_, ops)| ops) {
         write_op(&mut tx, op).await?;
@@ -182,7 +181,7 @@ async fn write_batch(pool: &SqlitePool, batch: &[(u64, Vec<JournalOp>)]) -> Resu
     Ok(())
 }
 
-async fn write_op(tx: &mut Transaction<'_, Sqlite>, op: &JournalOp) -> Result<(), StoreError> {
+async fn write_op(tx: &mut Transaction<'_, Any>, op: &JournalOp) -> Result<(), StoreError> {
     let query = match op {
         JournalOp::Session {
             code,
@@ -200,7 +199,7 @@ async fn write_op(tx: &mut Transaction<'_, Sqlite>, op: &JournalOp) -> Result<()
         .bind(code)
         .bind(quiz_id)
         .bind(host_id)
-        .bind(auto_advance)
+        .bind(i64::from(*auto_advance))
         .bind(max_players)
         .bind(epoch)
         .bind(created_at)
@@ -228,7 +227,7 @@ async fn write_op(tx: &mut Transaction<'_, Sqlite>, op: &JournalOp) -> Result<()
         .bind(user_id)
         .bind(display_name)
         .bind(join_seq)
-        .bind(left),
+        .bind(i64::from(*left)),
         JournalOp::Answer {
             code,
             index,
@@ -309,7 +308,7 @@ pub struct StoredAnswer {
 
 /// Sessions not finished, or finished after `finished_since`, with everything they hold.
 pub async fn load_sessions(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     finished_since: Millis,
 ) -> Result<Vec<StoredSession>, StoreError> {
     let heads = sqlx::query(
@@ -335,7 +334,7 @@ pub async fn load_sessions(
                 user_id: r.try_get("user_id")?,
                 display_name: r.try_get("display_name")?,
                 join_seq: r.try_get("join_seq")?,
-                left: r.try_get("left_session")?,
+                left: r.try_get::<i64, _>("left_session")? != 0,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -370,7 +369,7 @@ pub async fn load_sessions(
         out.push(StoredSession {
             quiz_id: h.try_get("quiz_id")?,
             host_id: h.try_get("host_id")?,
-            auto_advance: h.try_get("auto_advance")?,
+            auto_advance: h.try_get::<i64, _>("auto_advance")? != 0,
             max_players: h.try_get("max_players")?,
             epoch: h.try_get("epoch")?,
             created_at: h.try_get("created_at")?,

@@ -1,8 +1,9 @@
 //! The durable store: users, quizzes and the results of finished sessions. All SQL lives
-//! below this module; callers see plain domain types. SQLite today, PostgreSQL beside it.
+//! below this module; callers see plain domain types. SQLite or PostgreSQL, one SQL dialect.
 
+pub mod db;
 pub mod journal;
-pub mod sqlite;
+pub mod sql;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -15,6 +16,8 @@ use crate::live::SessionResults;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Config(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

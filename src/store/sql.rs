@@ -1,14 +1,9 @@
-//! SQLite implementation of `Store`, and the pool shared with the embedded journal.
-
-use std::str::FromStr;
-use std::time::Duration;
+//! `Store` over sqlx's `Any` driver: the same SQL serves SQLite and PostgreSQL (times are
+//! epoch milliseconds, booleans 0/1, ids text).
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row, Transaction};
 use uuid::Uuid;
 
 use super::{HistoryEntry, QuizSummary, Store, StoreError};
@@ -16,36 +11,13 @@ use crate::domain::quiz::{Question, Quiz};
 use crate::domain::{Millis, SessionCode};
 use crate::live::{AnswerRow, SessionResults, Standing};
 
-/// Opens (creating if needed) the database file and applies migrations.
-///
-/// WAL with `synchronous = NORMAL`: a commit is in the OS before it returns, so a killed
-/// process loses nothing; only a power cut can lose the last commits.
-pub async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await?;
-    sqlx::migrate!("migrations/sqlite")
-        .run(&pool)
-        .await
-        .map_err(|e| StoreError::Database(e.into()))?;
-    Ok(pool)
-}
-
 #[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub struct SqlStore {
+    pool: AnyPool,
 }
 
-impl SqliteStore {
-    pub fn new(pool: SqlitePool) -> Self {
+impl SqlStore {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 }
@@ -54,7 +26,7 @@ fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))
 }
 
-fn question_from_row(row: &SqliteRow) -> Result<Question, StoreError> {
+fn question_from_row(row: &AnyRow) -> Result<Question, StoreError> {
     let choices: String = row.try_get("choices")?;
     Ok(Question {
         id: parse_uuid(row.try_get("id")?)?,
@@ -68,7 +40,7 @@ fn question_from_row(row: &SqliteRow) -> Result<Question, StoreError> {
 }
 
 async fn insert_results(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     r: &SessionResults,
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
@@ -117,7 +89,7 @@ async fn insert_results(
         .bind(a.question_id.to_string())
         .bind(i64::from(a.index))
         .bind(i64::from(a.choice))
-        .bind(a.correct)
+        .bind(i64::from(a.correct))
         .bind(i64::from(a.awarded_points))
         .bind(a.answer_ms as i64)
         .execute(&mut **tx)
@@ -127,7 +99,7 @@ async fn insert_results(
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn save_user(&self, id: &str, display_name: &str, now: Millis) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO users (id, display_name, created_at) VALUES ($1, $2, $3)
@@ -147,9 +119,9 @@ impl Store for SqliteStore {
             "INSERT INTO quizzes (id, author_id, title, demo, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(quiz.id.to_string())
-        .bind(quiz.author_id.as_deref())
+        .bind(quiz.author_id.clone())
         .bind(&quiz.title)
-        .bind(quiz.demo)
+        .bind(i64::from(quiz.demo))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -194,7 +166,7 @@ impl Store for SqliteStore {
             id,
             author_id: row.try_get("author_id")?,
             title: row.try_get("title")?,
-            demo: row.try_get("demo")?,
+            demo: row.try_get::<i64, _>("demo")? != 0,
             questions,
         }))
     }
@@ -213,7 +185,7 @@ impl Store for SqliteStore {
                 Ok(QuizSummary {
                     quiz_id: parse_uuid(row.try_get("id")?)?,
                     title: row.try_get("title")?,
-                    demo: row.try_get("demo")?,
+                    demo: row.try_get::<i64, _>("demo")? != 0,
                     question_count: row.try_get::<i64, _>("n")? as u32,
                 })
             })
@@ -271,7 +243,7 @@ impl Store for SqliteStore {
                 question_id: parse_uuid(r.try_get("question_id")?)?,
                 index: r.try_get::<i64, _>("idx")? as u32,
                 choice: r.try_get::<i64, _>("choice")? as u32,
-                correct: r.try_get("correct")?,
+                correct: r.try_get::<i64, _>("correct")? != 0,
                 awarded_points: r.try_get::<i64, _>("awarded_points")? as u32,
                 answer_ms: r.try_get::<i64, _>("answer_ms")? as u64,
             })
