@@ -1,0 +1,276 @@
+//! The `LiveState` contract. Each backend provides a factory; calling it again gives a
+//! second handle on the same backing data (a restarted process, or another node), which
+//! must see everything the first one acknowledged.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use quizcast::demo;
+use quizcast::domain::event::EventKind;
+use quizcast::domain::session::{Command, Status};
+use quizcast::domain::{DisplayName, SessionCode};
+use quizcast::live::embedded::EmbeddedLive;
+use quizcast::live::{AnswerInput, AnswerOutcome, LiveError, LiveState, NewSession, Replay};
+use quizcast::store::Store;
+use quizcast::store::db::connect;
+use quizcast::store::journal::Journal;
+use quizcast::store::sql::SqlStore;
+
+use super::services::fresh_postgres;
+
+fn name(n: &str) -> DisplayName {
+    DisplayName::parse(n).unwrap()
+}
+
+fn input(user: &str, q: uuid::Uuid, choice: i64, nonce: Option<&str>) -> AnswerInput {
+    AnswerInput {
+        user_id: user.into(),
+        question_id: q,
+        choice,
+        nonce: nonce.map(Into::into),
+    }
+}
+
+async fn contract<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn LiveState>>,
+{
+    let live = make().await;
+    let quiz = Arc::new(demo::demo_quiz());
+    let code = SessionCode::parse("K7P2QX").unwrap();
+    let t0 = 1_800_000_000_000;
+    let session = NewSession {
+        code,
+        quiz: quiz.clone(),
+        host_id: "host".into(),
+        auto_advance: false,
+        max_players: 3,
+        created_at: t0,
+    };
+    live.create(session.clone()).await.unwrap();
+    assert!(matches!(
+        live.create(session).await,
+        Err(LiveError::CodeTaken)
+    ));
+    let unknown = SessionCode::parse("ZZZZZZ").unwrap();
+    assert!(matches!(
+        live.state(unknown, None, t0).await,
+        Err(LiveError::NotFound)
+    ));
+
+    // Joining is idempotent and bounded by max_players.
+    for u in ["a", "b", "c"] {
+        assert!(live.join(code, u, &name(u)).await.unwrap().changed);
+    }
+    assert!(!live.join(code, "a", &name("a")).await.unwrap().changed);
+    assert!(matches!(
+        live.join(code, "d", &name("d")).await,
+        Err(LiveError::Full)
+    ));
+    let board = live.leaderboard(code, 0, 10).await.unwrap();
+    assert_eq!(board.players, 3);
+    let order: Vec<_> = board.entries.iter().map(|e| e.user_id.as_str()).collect();
+    assert_eq!(order, ["a", "b", "c"], "join order breaks ties at 0");
+
+    // Nothing is open before the start.
+    let q0 = quiz.questions[0].id;
+    assert!(matches!(
+        live.answer(code, input("a", q0, 0, None), t0).await,
+        Err(LiveError::NotOpen(_))
+    ));
+
+    let opened = live.apply(code, Command::Start, t0).await.unwrap();
+    assert_eq!(opened.entries.len(), 1);
+    assert_eq!(opened.entries[0].kind, EventKind::QuestionOpened);
+    assert!(!opened.entries[0].data.contains("correct_choice"));
+    let right = i64::from(quiz.questions[0].correct_choice);
+
+    // Scored once: same nonce replays, anything else conflicts.
+    let first = live
+        .answer(code, input("b", q0, right, Some("n1")), t0 + 10_000)
+        .await
+        .unwrap();
+    let AnswerOutcome::Accepted {
+        result,
+        all_answered,
+        ..
+    } = first
+    else {
+        panic!("expected an accepted answer, got {first:?}");
+    };
+    assert!(!all_answered);
+    assert_eq!(
+        (result.correct, result.awarded_points, result.rank),
+        (true, 125, 1)
+    );
+    assert_eq!(
+        live.answer(code, input("b", q0, right, Some("n1")), t0 + 11_000)
+            .await
+            .unwrap(),
+        AnswerOutcome::Replayed(result.clone())
+    );
+    assert_eq!(
+        live.answer(code, input("b", q0, 0, Some("n2")), t0 + 11_000)
+            .await
+            .unwrap(),
+        AnswerOutcome::Conflict(result.clone())
+    );
+    assert!(matches!(
+        live.answer(code, input("x", q0, 0, None), t0 + 1).await,
+        Err(LiveError::NotPlayer)
+    ));
+    assert!(matches!(
+        live.answer(code, input("a", q0, 9, None), t0 + 1).await,
+        Err(LiveError::InvalidChoice)
+    ));
+    assert!(matches!(
+        live.answer(code, input("a", quiz.questions[1].id, 0, None), t0 + 1)
+            .await,
+        Err(LiveError::NotOpen(_))
+    ));
+    let wrong = (right + 1) % 4;
+    live.answer(code, input("a", q0, wrong, None), t0 + 12_000)
+        .await
+        .unwrap();
+    let last = live
+        .answer(code, input("c", q0, right, None), t0 + 12_000)
+        .await
+        .unwrap();
+    assert!(matches!(
+        last,
+        AnswerOutcome::Accepted {
+            all_answered: true,
+            ..
+        }
+    ));
+    // Closed by time: answers after closes_at are refused.
+    assert!(matches!(
+        live.answer(code, input("a", q0, 0, None), t0 + 20_000)
+            .await,
+        Err(LiveError::NotOpen(_)) | Ok(AnswerOutcome::Conflict(_))
+    ));
+
+    let closed = live.apply(code, Command::Next, t0 + 13_000).await.unwrap();
+    assert_eq!(closed.phase.status, Status::Reveal);
+    let data: serde_json::Value = serde_json::from_str(&closed.entries[0].data).unwrap();
+    assert_eq!(data["answered"], 3);
+    assert_eq!(data["correct_choice"], right);
+    assert_eq!(data["answer_counts"][right as usize], 2);
+
+    // Ranks: b reached 125 first, c has 120; a has 0.
+    let board = live.leaderboard(code, 0, 10).await.unwrap();
+    let rows: Vec<_> = board
+        .entries
+        .iter()
+        .map(|e| (e.user_id.as_str(), e.score, e.rank))
+        .collect();
+    assert_eq!(rows, [("b", 125, 1), ("c", 120, 2), ("a", 0, 3)]);
+    let page = live.leaderboard(code, 1, 1).await.unwrap();
+    assert_eq!(page.entries[0].user_id, "c");
+    let score = live.score(code, "a").await.unwrap().unwrap();
+    assert_eq!(
+        (score.correct, score.awarded_points, score.rank),
+        (Some(false), 0, 3)
+    );
+    assert!(live.score(code, "nobody").await.unwrap().is_none());
+
+    // The log replays from any id it holds, and knows no other epoch.
+    let first_id = opened.entries[0].id;
+    assert_eq!(
+        live.log_since(code, first_id).await.unwrap(),
+        Replay::Entries(closed.entries.clone())
+    );
+    assert_eq!(
+        live.log_since(code, closed.entries[0].id).await.unwrap(),
+        Replay::Entries(vec![])
+    );
+    assert_eq!(
+        live.log_since(code, first_id + 100).await.unwrap(),
+        Replay::Unknown
+    );
+    assert_eq!(live.log_since(code, 7).await.unwrap(), Replay::Unknown);
+    assert!(matches!(
+        live.results(code).await,
+        Err(LiveError::NotFinished)
+    ));
+
+    // Leaving keeps the score for the record but drops the player from the board.
+    assert!(live.leave(code, "a").await.unwrap());
+    assert!(!live.leave(code, "a").await.unwrap());
+    assert_eq!(live.leaderboard(code, 0, 10).await.unwrap().players, 2);
+    assert_eq!(live.player_ids(code).await.unwrap().len(), 2);
+
+    // A second handle (restart or another node) sees everything acknowledged so far.
+    let other = make().await;
+    let (state, last_id) = other.state(code, Some("b"), t0 + 14_000).await.unwrap();
+    assert_eq!(state.status, Status::Reveal);
+    assert_eq!(
+        state.you.as_ref().map(|y| (y.score, y.rank, y.streak)),
+        Some((125, 1, 1))
+    );
+    assert_eq!(last_id, closed.entries[0].id);
+    assert_eq!(
+        other
+            .answer(code, input("b", q0, right, Some("n1")), t0 + 15_000)
+            .await
+            .unwrap(),
+        AnswerOutcome::Replayed(result)
+    );
+
+    let ended = live.apply(code, Command::End, t0 + 16_000).await.unwrap();
+    assert_eq!(ended.entries[0].kind, EventKind::SessionFinished);
+    assert!(matches!(
+        live.apply(code, Command::Next, t0 + 17_000).await,
+        Err(LiveError::Phase(_))
+    ));
+    assert!(matches!(
+        live.join(code, "e", &name("e")).await,
+        Err(LiveError::Finished)
+    ));
+    let results = live.results(code).await.unwrap();
+    assert_eq!(
+        results.standings.len(),
+        3,
+        "players who left stay in the results"
+    );
+    assert_eq!(results.answers.len(), 3);
+    assert_eq!(results.last_index, Some(0));
+    live.forget(code).await.unwrap();
+    assert!(matches!(
+        live.state(code, None, t0).await,
+        Err(LiveError::NotFound)
+    ));
+}
+
+async fn embedded(url: String) {
+    let (pool, _) = connect(&url).await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqlStore::new(pool.clone()));
+    demo::seed(store.as_ref(), 0).await.unwrap();
+    contract(|| {
+        let (pool, store) = (pool.clone(), store.clone());
+        async move {
+            // A new journal and a fresh recovery: what a restarted process would build.
+            let (journal, _writer) = Journal::start(pool.clone(), 1024);
+            let live =
+                EmbeddedLive::recover(journal, &pool, store.as_ref(), 5_000, 1_800_000_000_000)
+                    .await
+                    .unwrap();
+            Arc::new(live) as Arc<dyn LiveState>
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn embedded_live_on_sqlite_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    embedded(format!("sqlite://{}", dir.path().join("live.db").display())).await;
+}
+
+#[tokio::test]
+async fn embedded_live_on_postgres_meets_the_contract() {
+    if let Some(url) = fresh_postgres().await {
+        embedded(url).await;
+    }
+}
