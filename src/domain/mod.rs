@@ -10,6 +10,7 @@ pub mod name;
 pub mod quiz;
 pub mod scoring;
 pub mod session;
+pub mod standing;
 
 pub use code::SessionCode;
 pub use name::DisplayName;

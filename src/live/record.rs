@@ -13,6 +13,7 @@ use crate::domain::leaderboard::{Board, Position};
 use crate::domain::quiz::Quiz;
 use crate::domain::scoring::{Streak, score_answer};
 use crate::domain::session::{Command, Phase, Plan, Status, Step};
+use crate::domain::standing;
 use crate::domain::{Millis, SessionCode, UserId, rfc3339};
 
 use super::{
@@ -420,39 +421,23 @@ impl SessionRecord {
         }
     }
 
-    /// The question whose result a player's `score` snapshot reflects.
-    fn settled_index(&self, user: &str) -> Option<u32> {
-        let index = self.phase.question_index?;
-        match self.phase.status {
-            Status::Question if self.answer_record(index, user).is_none() => index.checked_sub(1),
-            _ => Some(index),
-        }
-    }
-
     pub fn score_of(&self, user: &str) -> Option<Score> {
         let player = self.players.get(user)?;
-        let rank = self.board.rank_of_score(player.score);
-        let answered_any = self.answers.iter().any(|a| a.contains_key(user));
-        let settled = self.settled_index(user).filter(|_| answered_any);
-        let Some(index) = settled else {
-            return Some(Score {
-                question_id: None,
-                correct: None,
-                awarded_points: 0,
-                score: player.score,
-                rank,
-                streak: 0,
-            });
-        };
-        let answer = self.answer_record(index, user);
-        Some(Score {
-            question_id: Some(self.quiz.questions[index as usize].id),
-            correct: answer.map(|a| a.result.correct),
-            awarded_points: answer.map_or(0, |a| a.result.awarded_points),
+        let answered_open = self
+            .phase
+            .question_index
+            .is_some_and(|i| self.answer_record(i, user).is_some());
+        let settled = standing::settled_index(&self.phase, answered_open).map(|i| {
+            let answer = self.answer_record(i, user).map(|a| &a.result);
+            (i, self.quiz.questions[i as usize].id, answer)
+        });
+        let standing = standing::PlayerStanding {
             score: player.score,
-            rank,
-            streak: player.streak.as_of(Some(index)),
-        })
+            streak: player.streak,
+            rank: self.board.rank_of_score(player.score),
+            answered_any: self.answers.iter().any(|a| a.contains_key(user)),
+        };
+        Some(standing::snapshot(&standing, settled))
     }
 
     pub fn active_scores(&self) -> Vec<(UserId, Score)> {
