@@ -4,6 +4,7 @@
 
 pub mod embedded;
 pub mod record;
+pub mod redis;
 
 use std::sync::Arc;
 

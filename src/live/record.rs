@@ -67,7 +67,42 @@ pub struct SessionRecord {
     next_seq: u64,
 }
 
-struct QuizPlan<'a>(&'a Quiz, Option<u32>);
+/// The quiz as the state machine sees it, with the session's auto-advance pause.
+pub struct QuizPlan<'a>(pub &'a Quiz, pub Option<u32>);
+
+/// The question part of `session_state`: shown while open or revealed.
+pub fn question_view(quiz: &Quiz, phase: &Phase, now: Millis) -> Option<QuestionView> {
+    let (Status::Question | Status::Reveal, Some(i)) = (phase.status, phase.question_index) else {
+        return None;
+    };
+    let q = quiz.question(i)?;
+    let closes_at = phase.closes_at.unwrap_or(now);
+    Some(QuestionView {
+        question_id: q.id,
+        index: i,
+        prompt: q.prompt.clone(),
+        choices: q.choices.clone(),
+        time_limit_ms: q.time_limit_ms,
+        closes_at: rfc3339(closes_at),
+        time_left_ms: if phase.status == Status::Question {
+            (closes_at - now).max(0) as u64
+        } else {
+            0
+        },
+    })
+}
+
+/// The `question_opened` payload: never the correct choice.
+pub fn opened_event(q: &crate::domain::quiz::Question, closes_at: Millis) -> QuestionOpened {
+    QuestionOpened {
+        question_id: q.id,
+        index: q.index,
+        prompt: q.prompt.clone(),
+        choices: q.choices.clone(),
+        time_limit_ms: q.time_limit_ms,
+        closes_at: rfc3339(closes_at),
+    }
+}
 
 impl Plan for QuizPlan<'_> {
     fn question_count(&self) -> u32 {
@@ -344,14 +379,7 @@ impl SessionRecord {
             let (kind, data) = match step {
                 Step::Opened { index } => {
                     let q = &self.quiz.questions[index as usize];
-                    let payload = QuestionOpened {
-                        question_id: q.id,
-                        index,
-                        prompt: q.prompt.clone(),
-                        choices: q.choices.clone(),
-                        time_limit_ms: q.time_limit_ms,
-                        closes_at: rfc3339(self.phase.closes_at.unwrap_or(now)),
-                    };
+                    let payload = opened_event(q, self.phase.closes_at.unwrap_or(now));
                     (EventKind::QuestionOpened, json(&payload))
                 }
                 Step::Closed { index } => {
@@ -449,26 +477,7 @@ impl SessionRecord {
     }
 
     pub fn state(&self, viewer: Option<&str>, now: Millis) -> SessionState {
-        let question = match (self.phase.status, self.phase.question_index) {
-            (Status::Question | Status::Reveal, Some(i)) => {
-                let q = &self.quiz.questions[i as usize];
-                let closes_at = self.phase.closes_at.unwrap_or(now);
-                Some(QuestionView {
-                    question_id: q.id,
-                    index: i,
-                    prompt: q.prompt.clone(),
-                    choices: q.choices.clone(),
-                    time_limit_ms: q.time_limit_ms,
-                    closes_at: rfc3339(closes_at),
-                    time_left_ms: if self.phase.status == Status::Question {
-                        (closes_at - now).max(0) as u64
-                    } else {
-                        0
-                    },
-                })
-            }
-            _ => None,
-        };
+        let question = question_view(&self.quiz, &self.phase, now);
         let you = viewer.and_then(|u| {
             let p = self.players.get(u)?;
             let score = self.score_of(u)?;

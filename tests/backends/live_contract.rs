@@ -16,7 +16,9 @@ use quizcast::store::db::connect;
 use quizcast::store::journal::Journal;
 use quizcast::store::sql::SqlStore;
 
-use super::services::fresh_postgres;
+use quizcast::live::redis::RedisLive;
+
+use super::services::{fresh_postgres, fresh_redis};
 
 fn name(n: &str) -> DisplayName {
     DisplayName::parse(n).unwrap()
@@ -273,4 +275,23 @@ async fn embedded_live_on_postgres_meets_the_contract() {
     if let Some(url) = fresh_postgres().await {
         embedded(url).await;
     }
+}
+
+#[tokio::test]
+async fn redis_live_meets_the_contract() {
+    let Some((client, prefix)) = fresh_redis().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, _) = connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqlStore::new(pool));
+    demo::seed(store.as_ref(), 0).await.unwrap();
+    contract(|| {
+        let (client, prefix, store) = (client.clone(), prefix.clone(), store.clone());
+        // Each handle has its own caches, like another node on the same Redis.
+        async move { Arc::new(RedisLive::new(client, &prefix, store, 5_000)) as Arc<dyn LiveState> }
+    })
+    .await;
 }

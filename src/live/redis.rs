@@ -1,0 +1,917 @@
+//! Redis live state, shared by every node. All keys of a session carry the hash tag
+//! `{CODE}` so a session lives on one Redis Cluster shard. Every write is one Lua script,
+//! so it is atomic; scoring itself stays in the domain: a script gets the computed result
+//! and only checks that what it was computed from has not changed.
+//!
+//! Keys (`P` is the prefix): `P:{C}:meta` hash (quiz, host, counters), `P:{C}:phase` the
+//! session clock (JSON), `P:{C}:players` hash of player JSON, `P:{C}:board` sorted set
+//! (score, then who reached it first), `P:{C}:answers` hash `index:user` → answer,
+//! `P:{C}:counts` hash `index:choice` → n, `P:{C}:log` stream of log events,
+//! `P:{C}:members` stream of joins and leaves, `P:{C}:score:USER` the player's latest
+//! `score` snapshot, `P:{C}:presence` and `P:{C}:lease`; `P:sessions` set of live codes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use fred::prelude::*;
+use fred::types::scripts::Script;
+use uuid::Uuid;
+
+use super::record::{QuizPlan, TOP, opened_event};
+use super::{
+    AnswerInput, AnswerOutcome, AnswerRow, Applied, Clock, Joined, LiveError, LiveState, LogEntry,
+    NewSession, Replay, SessionResults, Standing, event_id,
+};
+use crate::domain::event::{
+    AnswerResult, EventKind, Leaderboard, LeaderboardEntry, Score, SessionState, You,
+};
+use crate::domain::leaderboard::{Board, Position};
+use crate::domain::quiz::Quiz;
+use crate::domain::scoring::{Streak, score_answer};
+use crate::domain::session::{Command, Phase, Step};
+use crate::domain::standing::{self, PlayerStanding};
+use crate::domain::{DisplayName, Millis, SessionCode, UserId};
+use crate::store::Store;
+
+const SHIFT: f64 = 4_294_967_296.0;
+
+fn unavailable(e: Error) -> LiveError {
+    LiveError::Unavailable(format!("redis: {e}"))
+}
+
+/// What never changes about a session, cached per node.
+#[derive(Clone)]
+struct Info {
+    quiz: Arc<Quiz>,
+    host_id: String,
+    auto_advance: bool,
+    epoch: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct PlayerJson {
+    n: String,
+    j: u64,
+    l: bool,
+    s: u32,
+    r: u64,
+    c: u32,
+    x: i64,
+    #[serde(default)]
+    a: bool,
+}
+
+impl PlayerJson {
+    fn streak(&self) -> Streak {
+        Streak {
+            count: self.c,
+            last_index: u32::try_from(self.x).ok(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct AnswerJson {
+    index: u32,
+    choice: u32,
+    nonce: Option<String>,
+    answer_ms: u64,
+    accepted_at: Millis,
+    seq: u64,
+    result: AnswerResult,
+}
+
+struct Scripts {
+    create: Script,
+    join: Script,
+    leave: Script,
+    answer: Script,
+    apply: Script,
+    read: Script,
+}
+
+pub struct RedisLive {
+    client: Client,
+    prefix: String,
+    store: Arc<dyn Store>,
+    auto_advance_ms: u32,
+    info: Mutex<HashMap<SessionCode, Info>>,
+    scripts: Scripts,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, LiveError> {
+    serde_json::from_str(raw).map_err(|e| LiveError::Unavailable(format!("bad data in redis: {e}")))
+}
+
+fn text(v: &Value) -> Option<String> {
+    if v.is_null() { None } else { v.as_string() }
+}
+
+impl RedisLive {
+    pub fn new(client: Client, prefix: &str, store: Arc<dyn Store>, auto_advance_ms: u32) -> Self {
+        Self {
+            client,
+            prefix: prefix.to_owned(),
+            store,
+            auto_advance_ms,
+            info: Mutex::new(HashMap::new()),
+            scripts: Scripts {
+                create: Script::from_lua(include_str!("lua/create.lua")),
+                join: Script::from_lua(include_str!("lua/join.lua")),
+                leave: Script::from_lua(include_str!("lua/leave.lua")),
+                answer: Script::from_lua(include_str!("lua/answer.lua")),
+                apply: Script::from_lua(include_str!("lua/apply.lua")),
+                read: Script::from_lua(include_str!("lua/read.lua")),
+            },
+        }
+    }
+
+    pub fn key(&self, code: SessionCode, part: &str) -> String {
+        format!("{}:{{{code}}}:{part}", self.prefix)
+    }
+
+    fn sessions_key(&self) -> String {
+        format!("{}:sessions", self.prefix)
+    }
+
+    fn read_keys(&self, code: SessionCode) -> Vec<String> {
+        ["meta", "phase", "players", "board", "answers", "log"]
+            .iter()
+            .map(|p| self.key(code, p))
+            .collect()
+    }
+
+    async fn read(&self, code: SessionCode, args: Vec<String>) -> Result<Vec<Value>, LiveError> {
+        let v: Value = self
+            .scripts
+            .read
+            .evalsha_with_reload(&self.client, self.read_keys(code), args)
+            .await
+            .map_err(unavailable)?;
+        if v.is_null() {
+            return Err(LiveError::NotFound);
+        }
+        Ok(v.into_array())
+    }
+
+    async fn info(&self, code: SessionCode) -> Result<Info, LiveError> {
+        if let Some(i) = self
+            .info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&code)
+        {
+            return Ok(i.clone());
+        }
+        let meta: HashMap<String, String> = self
+            .client
+            .hgetall(self.key(code, "meta"))
+            .await
+            .map_err(unavailable)?;
+        if meta.is_empty() {
+            return Err(LiveError::NotFound);
+        }
+        let field = |k: &str| meta.get(k).cloned().unwrap_or_default();
+        let quiz_id: Uuid = field("quiz_id")
+            .parse()
+            .map_err(|_| LiveError::Unavailable("bad quiz id in redis".into()))?;
+        let quiz = self
+            .store
+            .quiz(quiz_id)
+            .await
+            .map_err(|e| LiveError::Unavailable(e.to_string()))?
+            .ok_or_else(|| LiveError::Unavailable(format!("quiz {quiz_id} is gone")))?;
+        let info = Info {
+            quiz: Arc::new(quiz),
+            host_id: field("host_id"),
+            auto_advance: field("auto_advance") == "1",
+            epoch: field("epoch").parse().unwrap_or(0),
+        };
+        self.info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(code, info.clone());
+        Ok(info)
+    }
+
+    async fn phase(&self, code: SessionCode) -> Result<(String, Phase), LiveError> {
+        let raw: Option<String> = self
+            .client
+            .get(self.key(code, "phase"))
+            .await
+            .map_err(unavailable)?;
+        let raw = raw.ok_or(LiveError::NotFound)?;
+        let phase = decode(&raw)?;
+        Ok((raw, phase))
+    }
+
+    /// A page of the board: (players, rows).
+    async fn page(
+        &self,
+        code: SessionCode,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Leaderboard, LiveError> {
+        let v = self
+            .read(
+                code,
+                vec!["page".into(), offset.to_string(), limit.to_string()],
+            )
+            .await?;
+        Ok(parse_page(&v, offset))
+    }
+
+    async fn all(
+        &self,
+        code: SessionCode,
+    ) -> Result<
+        (
+            Phase,
+            Vec<(String, PlayerJson)>,
+            Vec<AnswerJson>,
+            Vec<String>,
+        ),
+        LiveError,
+    > {
+        let v = self.read(code, vec!["all".into()]).await?;
+        let phase = decode(&text(&v[0]).unwrap_or_default())?;
+        let flat =
+            |v: &Value| -> Vec<String> { v.clone().into_array().iter().filter_map(text).collect() };
+        let players_flat = flat(&v[1]);
+        let mut players = Vec::new();
+        for pair in players_flat.chunks(2) {
+            if let [user, raw] = pair {
+                players.push((user.clone(), decode::<PlayerJson>(raw)?));
+            }
+        }
+        let answers_flat = flat(&v[2]);
+        let mut answers = Vec::new();
+        let mut answer_users = Vec::new();
+        for pair in answers_flat.chunks(2) {
+            if let [key, raw] = pair {
+                answers.push(decode::<AnswerJson>(raw)?);
+                answer_users.push(
+                    key.split_once(':')
+                        .map(|(_, u)| u.to_owned())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        Ok((phase, players, answers, answer_users))
+    }
+}
+
+fn parse_page(v: &[Value], offset: usize) -> Leaderboard {
+    let players = v.first().and_then(Value::as_i64).unwrap_or(0) as u32;
+    let first_rank = v.get(1).and_then(Value::as_i64).unwrap_or(0) as u32;
+    let rows: Vec<String> = v
+        .get(2)
+        .map(|r| r.clone().into_array().iter().filter_map(text).collect())
+        .unwrap_or_default();
+    let names: Vec<String> = v
+        .get(3)
+        .map(|r| {
+            r.clone()
+                .into_array()
+                .iter()
+                .map(|n| text(n).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut entries = Vec::with_capacity(rows.len() / 2);
+    let mut rank = first_rank;
+    let mut prev = None;
+    for (i, pair) in rows.chunks(2).enumerate() {
+        let [user, composite] = pair else { continue };
+        let score = (composite.parse::<f64>().unwrap_or(0.0) / SHIFT).floor() as u32;
+        if prev.is_some_and(|p| p != score) {
+            rank = (offset + i + 1) as u32;
+        }
+        prev = Some(score);
+        entries.push(LeaderboardEntry {
+            rank,
+            user_id: user.clone(),
+            display_name: names.get(i).cloned().unwrap_or_default(),
+            score,
+        });
+    }
+    Leaderboard { players, entries }
+}
+
+fn status_of(reply: &Value) -> String {
+    match reply {
+        Value::Array(items) => items.first().and_then(text).unwrap_or_default(),
+        other => text(other).unwrap_or_default(),
+    }
+}
+
+fn answer_outcome(first: AnswerJson, nonce: &Option<String>) -> AnswerOutcome {
+    if nonce.is_some() && first.nonce == *nonce {
+        AnswerOutcome::Replayed(first.result)
+    } else {
+        AnswerOutcome::Conflict(first.result)
+    }
+}
+
+impl RedisLive {
+    /// The viewer read: phase, the player (if any), rank, and the snapshot pieces.
+    async fn viewer(
+        &self,
+        code: SessionCode,
+        user: &str,
+        with_top: bool,
+    ) -> Result<ViewerRead, LiveError> {
+        let v = self
+            .read(
+                code,
+                vec![
+                    "viewer".into(),
+                    user.to_owned(),
+                    if with_top { "1" } else { "0" }.into(),
+                ],
+            )
+            .await?;
+        let phase: Phase = decode(&text(&v[0]).unwrap_or_default())?;
+        let player = match text(&v[1]) {
+            Some(raw) => Some(decode::<PlayerJson>(&raw)?),
+            None => None,
+        };
+        let answer = |i: usize| -> Result<Option<AnswerJson>, LiveError> {
+            text(&v[i])
+                .map(|raw| decode::<AnswerJson>(&raw))
+                .transpose()
+        };
+        let top = match v.get(5) {
+            Some(Value::Array(items)) => Some(parse_page(items, 0)),
+            _ => None,
+        };
+        Ok(ViewerRead {
+            rank: v[2].as_i64().unwrap_or(0) as u32,
+            now_answer: answer(3)?,
+            prev_answer: answer(4)?,
+            top,
+            logseq: v.get(6).and_then(Value::as_i64).unwrap_or(0) as u64,
+            phase,
+            player,
+        })
+    }
+
+    fn snapshot(info: &Info, r: &ViewerRead) -> Option<Score> {
+        let p = r.player.as_ref()?;
+        let answered_open = r.now_answer.is_some();
+        let settled = standing::settled_index(&r.phase, answered_open).map(|i| {
+            let answer = if Some(i) == r.phase.question_index {
+                r.now_answer.as_ref()
+            } else {
+                r.prev_answer.as_ref()
+            };
+            (
+                i,
+                info.quiz.questions[i as usize].id,
+                answer.map(|a| &a.result),
+            )
+        });
+        let standing = PlayerStanding {
+            score: p.s,
+            streak: p.streak(),
+            rank: r.rank,
+            answered_any: p.a,
+        };
+        Some(standing::snapshot(&standing, settled))
+    }
+}
+
+struct ViewerRead {
+    phase: Phase,
+    player: Option<PlayerJson>,
+    rank: u32,
+    now_answer: Option<AnswerJson>,
+    prev_answer: Option<AnswerJson>,
+    top: Option<Leaderboard>,
+    logseq: u64,
+}
+
+#[async_trait]
+impl LiveState for RedisLive {
+    async fn create(&self, s: NewSession) -> Result<(), LiveError> {
+        let epoch = (s.created_at / 1000).max(1) as u64;
+        let phase = serde_json::to_string(&Phase::lobby()).unwrap_or_default();
+        let created: i64 = self
+            .scripts
+            .create
+            .evalsha_with_reload(
+                &self.client,
+                vec![self.key(s.code, "meta"), self.key(s.code, "phase")],
+                vec![
+                    s.quiz.id.to_string(),
+                    s.host_id.clone(),
+                    if s.auto_advance { "1" } else { "0" }.to_owned(),
+                    s.max_players.to_string(),
+                    epoch.to_string(),
+                    s.created_at.to_string(),
+                    phase,
+                ],
+            )
+            .await
+            .map_err(unavailable)?;
+        if created == 0 {
+            return Err(LiveError::CodeTaken);
+        }
+        let _: i64 = self
+            .client
+            .sadd(self.sessions_key(), s.code.to_string())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn state(
+        &self,
+        code: SessionCode,
+        viewer: Option<&str>,
+        now: Millis,
+    ) -> Result<(SessionState, u64), LiveError> {
+        let info = self.info(code).await?;
+        let r = self.viewer(code, viewer.unwrap_or(""), true).await?;
+        let top = r.top.clone().unwrap_or(Leaderboard {
+            players: 0,
+            entries: Vec::new(),
+        });
+        let you = Self::snapshot(&info, &r).and_then(|score| {
+            let p = r.player.as_ref()?;
+            Some(You {
+                joined: !p.l,
+                score: p.s,
+                rank: score.rank,
+                streak: score.streak,
+            })
+        });
+        let state = SessionState {
+            session_id: code.to_string(),
+            quiz_title: info.quiz.title.clone(),
+            status: r.phase.status,
+            question_index: r.phase.question_index,
+            question_count: info.quiz.question_count(),
+            question: super::record::question_view(&info.quiz, &r.phase, now),
+            players: top.players,
+            leaderboard: top.entries,
+            you,
+        };
+        Ok((state, event_id(info.epoch, r.logseq)))
+    }
+
+    async fn clock(&self, code: SessionCode) -> Result<Clock, LiveError> {
+        let info = self.info(code).await?;
+        let (_, phase) = self.phase(code).await?;
+        Ok(Clock {
+            phase,
+            host_id: info.host_id,
+            question_count: info.quiz.question_count(),
+        })
+    }
+
+    async fn join(
+        &self,
+        code: SessionCode,
+        user: &str,
+        name: &DisplayName,
+    ) -> Result<Joined, LiveError> {
+        let keys = ["meta", "phase", "players", "board", "members"].map(|p| self.key(code, p));
+        let reply: String = self
+            .scripts
+            .join
+            .evalsha_with_reload(&self.client, keys.to_vec(), vec![user, name.as_str()])
+            .await
+            .map_err(unavailable)?;
+        match reply.as_str() {
+            "CHANGED" => Ok(Joined { changed: true }),
+            "SAME" => Ok(Joined { changed: false }),
+            "FULL" => Err(LiveError::Full),
+            "FINISHED" => Err(LiveError::Finished),
+            _ => Err(LiveError::NotFound),
+        }
+    }
+
+    async fn leave(&self, code: SessionCode, user: &str) -> Result<bool, LiveError> {
+        let keys = ["meta", "players", "board", "members"].map(|p| self.key(code, p));
+        let reply: String = self
+            .scripts
+            .leave
+            .evalsha_with_reload(&self.client, keys.to_vec(), vec![user])
+            .await
+            .map_err(unavailable)?;
+        match reply.as_str() {
+            "CHANGED" => Ok(true),
+            "SAME" => Ok(false),
+            _ => Err(LiveError::NotFound),
+        }
+    }
+
+    async fn answer(
+        &self,
+        code: SessionCode,
+        input: AnswerInput,
+        now: Millis,
+    ) -> Result<AnswerOutcome, LiveError> {
+        let info = self.info(code).await?;
+        let Some(q) = info
+            .quiz
+            .questions
+            .iter()
+            .find(|q| q.id == input.question_id)
+        else {
+            return Err(LiveError::NotOpen(
+                "question_id is not a question of this session",
+            ));
+        };
+        let user = input.user_id.as_str();
+        for _ in 0..3 {
+            let r = self.viewer(code, user, false).await?;
+            let Some(player) = r.player.as_ref().filter(|p| !p.l) else {
+                return Err(LiveError::NotPlayer);
+            };
+            let first = if r.phase.question_index == Some(q.index) {
+                r.now_answer.clone()
+            } else {
+                let raw: Option<String> = self
+                    .client
+                    .hget(self.key(code, "answers"), format!("{}:{user}", q.index))
+                    .await
+                    .map_err(unavailable)?;
+                raw.map(|raw| decode::<AnswerJson>(&raw)).transpose()?
+            };
+            if let Some(first) = first {
+                return Ok(answer_outcome(first, &input.nonce));
+            }
+            if !r.phase.accepts(q.index, now) {
+                return Err(LiveError::NotOpen("the question is not open"));
+            }
+            if input.choice < 0 || input.choice as usize >= q.choices.len() {
+                return Err(LiveError::InvalidChoice);
+            }
+            let opened_at = r.phase.opened_at.unwrap_or(now);
+            let t = (now - opened_at).max(0) as u64;
+            let scored = score_answer(
+                player.streak(),
+                q.index,
+                input.choice as u32,
+                q.correct_choice,
+                t,
+            );
+            let record = AnswerJson {
+                index: q.index,
+                choice: input.choice as u32,
+                nonce: input.nonce.clone(),
+                answer_ms: t,
+                accepted_at: now,
+                seq: 0,
+                result: AnswerResult {
+                    question_id: q.id,
+                    correct: scored.correct,
+                    awarded_points: scored.awarded_points,
+                    score: 0,
+                    rank: 0,
+                    streak: scored.streak.count,
+                },
+            };
+            let snapshot = Score {
+                question_id: Some(q.id),
+                correct: Some(scored.correct),
+                awarded_points: scored.awarded_points,
+                score: 0,
+                rank: 0,
+                streak: scored.streak.count,
+            };
+            let keys = ["meta", "phase", "players", "board", "answers", "counts"]
+                .iter()
+                .map(|p| self.key(code, p))
+                .chain([self.key(code, &format!("score:{user}"))])
+                .collect::<Vec<_>>();
+            let args = vec![
+                user.to_owned(),
+                q.index.to_string(),
+                input.choice.to_string(),
+                now.to_string(),
+                serde_json::to_string(&record).unwrap_or_default(),
+                scored.awarded_points.to_string(),
+                scored.streak.count.to_string(),
+                scored.streak.last_index.map_or(-1, i64::from).to_string(),
+                player.c.to_string(),
+                player.x.to_string(),
+                opened_at.to_string(),
+                serde_json::to_string(&snapshot).unwrap_or_default(),
+            ];
+            let reply: Value = self
+                .scripts
+                .answer
+                .evalsha_with_reload(&self.client, keys, args)
+                .await
+                .map_err(unavailable)?;
+            let items = reply.clone().into_array();
+            match status_of(&reply).as_str() {
+                "OK" => {
+                    let stored: AnswerJson = decode(&text(&items[1]).unwrap_or_default())?;
+                    let answered = items[2].as_i64().unwrap_or(0);
+                    let players = items[3].as_i64().unwrap_or(0);
+                    return Ok(AnswerOutcome::Accepted {
+                        result: stored.result,
+                        index: q.index,
+                        all_answered: answered >= players,
+                    });
+                }
+                "EXISTING" => {
+                    let first: AnswerJson = decode(&text(&items[1]).unwrap_or_default())?;
+                    return Ok(answer_outcome(first, &input.nonce));
+                }
+                "NOTPLAYER" => return Err(LiveError::NotPlayer),
+                "NOTOPEN" => return Err(LiveError::NotOpen("the question is not open")),
+                _ => continue,
+            }
+        }
+        Err(LiveError::Unavailable(
+            "the answer raced with a change; retry".into(),
+        ))
+    }
+
+    async fn apply(
+        &self,
+        code: SessionCode,
+        cmd: Command,
+        now: Millis,
+    ) -> Result<Applied, LiveError> {
+        let info = self.info(code).await?;
+        let plan = QuizPlan(
+            &info.quiz,
+            info.auto_advance.then_some(self.auto_advance_ms),
+        );
+        for _ in 0..5 {
+            let (raw, phase) = self.phase(code).await?;
+            let (next, steps) = phase.apply(cmd, now, &plan)?;
+            if steps.is_empty() {
+                return Ok(Applied {
+                    phase: next,
+                    entries: Vec::new(),
+                });
+            }
+            let mut args = vec![raw, serde_json::to_string(&next).unwrap_or_default()];
+            for step in steps {
+                match step {
+                    Step::Opened { index } => {
+                        let q = &info.quiz.questions[index as usize];
+                        let payload = opened_event(q, next.closes_at.unwrap_or(now));
+                        args.push(EventKind::QuestionOpened.name().into());
+                        args.push(serde_json::to_string(&payload).unwrap_or_default());
+                    }
+                    Step::Closed { index } => {
+                        let q = &info.quiz.questions[index as usize];
+                        args.push(EventKind::QuestionClosed.name().into());
+                        args.push(format!(
+                            "{}|{}|{}|{index}",
+                            q.id,
+                            q.correct_choice,
+                            q.choices.len()
+                        ));
+                    }
+                    Step::Finished => {
+                        let board = self.page(code, 0, TOP).await?;
+                        args.push(EventKind::SessionFinished.name().into());
+                        args.push(serde_json::to_string(&board).unwrap_or_default());
+                    }
+                }
+            }
+            let keys = ["meta", "phase", "log", "counts", "board"].map(|p| self.key(code, p));
+            let reply: Value = self
+                .scripts
+                .apply
+                .evalsha_with_reload(&self.client, keys.to_vec(), args)
+                .await
+                .map_err(unavailable)?;
+            if status_of(&reply) != "OK" {
+                continue;
+            }
+            let items: Vec<String> = reply.into_array().iter().skip(1).filter_map(text).collect();
+            let entries = parse_log(info.epoch, &items);
+            return Ok(Applied {
+                phase: next,
+                entries,
+            });
+        }
+        Err(LiveError::Unavailable(
+            "the session kept changing; retry".into(),
+        ))
+    }
+
+    async fn leaderboard(
+        &self,
+        code: SessionCode,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Leaderboard, LiveError> {
+        self.page(code, offset, limit).await
+    }
+
+    async fn score(&self, code: SessionCode, user: &str) -> Result<Option<Score>, LiveError> {
+        let info = self.info(code).await?;
+        let r = self.viewer(code, user, false).await?;
+        Ok(Self::snapshot(&info, &r))
+    }
+
+    async fn scores(&self, code: SessionCode) -> Result<Vec<(UserId, Score)>, LiveError> {
+        let info = self.info(code).await?;
+        let (phase, players, answers, answer_users) = self.all(code).await?;
+        let mut board = Board::default();
+        for (user, p) in players.iter().filter(|(_, p)| !p.l) {
+            board.set(
+                user,
+                Position {
+                    score: p.s,
+                    reached: p.r,
+                },
+            );
+        }
+        let by_key: HashMap<(u32, &str), &AnswerJson> = answers
+            .iter()
+            .zip(&answer_users)
+            .map(|(a, u)| ((a.index, u.as_str()), a))
+            .collect();
+        let mut out = Vec::with_capacity(board.len());
+        for (user, p) in players.iter().filter(|(_, p)| !p.l) {
+            let answer_at = |i: u32| by_key.get(&(i, user.as_str())).copied();
+            let open = phase.question_index.and_then(answer_at);
+            let prev = phase
+                .question_index
+                .and_then(|i| i.checked_sub(1))
+                .and_then(answer_at);
+            let r = ViewerRead {
+                phase: phase.clone(),
+                player: Some(p.clone()),
+                rank: board.rank_of_score(p.s),
+                now_answer: open.cloned(),
+                prev_answer: prev.cloned(),
+                top: None,
+                logseq: 0,
+            };
+            if let Some(score) = Self::snapshot(&info, &r) {
+                out.push((user.clone(), score));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn log_since(&self, code: SessionCode, after: u64) -> Result<Replay, LiveError> {
+        let info = self.info(code).await?;
+        let (epoch, seq) = super::split_event_id(after);
+        if epoch != info.epoch {
+            return Ok(Replay::Unknown);
+        }
+        let v = self.read(code, vec!["log".into(), seq.to_string()]).await?;
+        let items: Vec<String> = v.iter().filter_map(text).collect();
+        if items.first().map(String::as_str) != Some("OK") {
+            return Ok(Replay::Unknown);
+        }
+        Ok(Replay::Entries(parse_log(info.epoch, &items[1..])))
+    }
+
+    async fn results(&self, code: SessionCode) -> Result<SessionResults, LiveError> {
+        let info = self.info(code).await?;
+        let (phase, players, answers, answer_users) = self.all(code).await?;
+        let finished_at = phase.finished_at.ok_or(LiveError::NotFinished)?;
+        let mut everyone = Board::default();
+        let names: HashMap<&str, &str> = players
+            .iter()
+            .map(|(u, p)| (u.as_str(), p.n.as_str()))
+            .collect();
+        for (user, p) in &players {
+            everyone.set(
+                user,
+                Position {
+                    score: p.s,
+                    reached: p.r,
+                },
+            );
+        }
+        let name = |u: &str| names.get(u).map(|n| (*n).to_owned()).unwrap_or_default();
+        let standings = everyone
+            .page(0, usize::MAX)
+            .into_iter()
+            .map(|r| Standing {
+                rank: r.rank,
+                display_name: name(&r.user_id),
+                user_id: r.user_id,
+                score: r.score,
+            })
+            .collect();
+        let mut rows: Vec<(&AnswerJson, &String)> = answers.iter().zip(&answer_users).collect();
+        rows.sort_by_key(|(a, _)| (a.index, a.seq));
+        let answers = rows
+            .into_iter()
+            .map(|(a, u)| AnswerRow {
+                user_id: u.clone(),
+                display_name: name(u),
+                question_id: a.result.question_id,
+                index: a.index,
+                choice: a.choice,
+                correct: a.result.correct,
+                awarded_points: a.result.awarded_points,
+                answer_ms: a.answer_ms,
+            })
+            .collect();
+        Ok(SessionResults {
+            code,
+            quiz_id: info.quiz.id,
+            quiz_title: info.quiz.title.clone(),
+            host_id: info.host_id,
+            finished_at,
+            question_count: info.quiz.question_count(),
+            last_index: phase.question_index,
+            standings,
+            answers,
+        })
+    }
+
+    async fn names(&self, code: SessionCode, users: &[UserId]) -> Result<Vec<String>, LiveError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raw: Vec<Option<String>> = self
+            .client
+            .hmget(self.key(code, "players"), users.to_vec())
+            .await
+            .map_err(unavailable)?;
+        Ok(raw
+            .into_iter()
+            .map(|r| {
+                r.and_then(|r| decode::<PlayerJson>(&r).ok())
+                    .map(|p| p.n)
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+
+    async fn player_ids(&self, code: SessionCode) -> Result<Vec<UserId>, LiveError> {
+        self.client
+            .zrange(self.key(code, "board"), 0, -1, None, false, None, false)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn sessions(&self) -> Result<Vec<SessionCode>, LiveError> {
+        let codes: Vec<String> = self
+            .client
+            .smembers(self.sessions_key())
+            .await
+            .map_err(unavailable)?;
+        Ok(codes
+            .iter()
+            .filter_map(|c| SessionCode::parse(c).ok())
+            .collect())
+    }
+
+    async fn forget(&self, code: SessionCode) -> Result<(), LiveError> {
+        let users: Vec<String> = self
+            .client
+            .hkeys(self.key(code, "players"))
+            .await
+            .map_err(unavailable)?;
+        let mut keys: Vec<String> = [
+            "meta", "phase", "players", "board", "answers", "counts", "log", "members", "presence",
+            "lease",
+        ]
+        .iter()
+        .map(|p| self.key(code, p))
+        .collect();
+        keys.extend(users.iter().map(|u| self.key(code, &format!("score:{u}"))));
+        let _: i64 = self.client.del(keys).await.map_err(unavailable)?;
+        let _: i64 = self
+            .client
+            .srem(self.sessions_key(), code.to_string())
+            .await
+            .map_err(unavailable)?;
+        self.info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&code);
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), LiveError> {
+        let _: Value = self.client.ping(None).await.map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// Log entries from `seq, event, data` triples.
+fn parse_log(epoch: u64, items: &[String]) -> Vec<LogEntry> {
+    items
+        .chunks(3)
+        .filter_map(|t| {
+            let [seq, event, data] = t else { return None };
+            Some(LogEntry {
+                id: event_id(epoch, seq.parse().ok()?),
+                kind: EventKind::from_name(event)?,
+                data: data.as_str().into(),
+            })
+        })
+        .collect()
+}
