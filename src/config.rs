@@ -22,6 +22,14 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Prefix of every Redis key this deployment uses (several deployments can share a Redis).
+    #[arg(long, env = "REDIS_PREFIX", default_value = "quizcast")]
+    pub redis_prefix: String,
+
+    /// This node's name in leases and presence (default: random per start).
+    #[arg(long, env = "NODE_ID")]
+    pub node_id: Option<String>,
+
     /// HS256 secret for the tokens this server issues. Unset: a random one per start
     /// (tokens then do not survive a restart; set it when running several nodes).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]

@@ -2,10 +2,12 @@
 //! `Application::build` binds (port 0 in tests) so `addr()` is known before serving.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use fred::clients::SubscriberClient;
+use fred::prelude::{Builder, Client, ClientLike, Config as RedisConfig, ReconnectPolicy};
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -17,7 +19,9 @@ use crate::http::auth::Auth;
 use crate::http::limits::Limits;
 use crate::http::{AppState, router};
 use crate::hub::Hub;
+use crate::hub::redis::{ChangeSink, Shared, enable_notifications, listen};
 use crate::live::embedded::EmbeddedLive;
+use crate::live::redis::RedisLive;
 use crate::store::Store;
 use crate::store::db::connect;
 use crate::store::journal::Journal;
@@ -34,14 +38,32 @@ pub struct Application {
     game: Arc<Game>,
     shutdown: CancellationToken,
     background: Vec<JoinHandle<()>>,
-    journal_writer: JoinHandle<()>,
+    journal_writer: Option<JoinHandle<()>>,
+}
+
+/// A command client and a subscriber, both reconnecting forever with backoff, and with
+/// short command timeouts so a lost Redis turns into quick 503s rather than hangs.
+async fn redis_clients(url: &str) -> anyhow::Result<(Client, SubscriberClient)> {
+    let config = RedisConfig::from_url(url).context("parsing REDIS_URL")?;
+    let mut builder = Builder::from_config(config);
+    builder
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2))
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+            c.internal_command_timeout = Duration::from_secs(2);
+        });
+    let client = builder.build()?;
+    tokio::time::timeout(Duration::from_secs(5), client.init())
+        .await
+        .map_err(|_| anyhow::anyhow!("Redis at REDIS_URL did not answer within 5 s"))?
+        .context("connecting to Redis")?;
+    let subscriber = builder.build_subscriber_client()?;
+    Ok((client, subscriber))
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        if config.redis_url.is_some() {
-            bail!("REDIS_URL is set, but this build serves a single node only; unset it");
-        }
         let (pool, backend) = connect(&config.database_url)
             .await
             .context("opening the database (DATABASE_URL)")?;
@@ -49,14 +71,45 @@ impl Application {
         let store: Arc<dyn Store> = Arc::new(SqlStore::new(pool.clone()));
         demo::seed(store.as_ref(), now_ms()).await?;
 
-        let (journal, journal_writer) = Journal::start(pool.clone(), JOURNAL_QUEUE);
         let auto_ms = (config.auto_advance_secs.min(3600) * 1000) as u32;
-        let live = Arc::new(
-            EmbeddedLive::recover(journal, &pool, store.as_ref(), auto_ms, now_ms()).await?,
-        );
         let hub = Arc::new(Hub::new(config.subscriber_buffer));
         let shutdown = CancellationToken::new();
-        let game = Game::new(live, store, hub, shutdown.clone());
+        let mut background = Vec::new();
+        let (game, journal_writer) = match &config.redis_url {
+            None => {
+                let (journal, writer) = Journal::start(pool.clone(), JOURNAL_QUEUE);
+                let live = EmbeddedLive::recover(journal, &pool, store.as_ref(), auto_ms, now_ms())
+                    .await?;
+                let game = Game::new(Arc::new(live), store, hub, shutdown.clone(), None);
+                (game, Some(writer))
+            }
+            Some(url) => {
+                let node = config
+                    .node_id
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..8].to_owned());
+                let (client, subscriber) = redis_clients(url).await?;
+                enable_notifications(&client).await?;
+                let live = Arc::new(RedisLive::new(
+                    client.clone(),
+                    &config.redis_prefix,
+                    store.clone(),
+                    auto_ms,
+                ));
+                let shared = Arc::new(Shared::new(
+                    client.clone(),
+                    live.clone(),
+                    node.clone(),
+                    config.redis_prefix.clone(),
+                ));
+                let game = Game::new(live, store, hub, shutdown.clone(), Some(shared));
+                let sink: Weak<dyn ChangeSink> = Arc::downgrade(&game) as Weak<dyn ChangeSink>;
+                background
+                    .push(listen(subscriber, client, config.redis_prefix.clone(), sink).await?);
+                tracing::info!(%node, prefix = %config.redis_prefix, "sharing live state through Redis");
+                (game, None)
+            }
+        };
         game.resume().await?;
 
         let secret = match &config.jwt_secret {
@@ -97,7 +150,7 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        let prune = {
+        background.push({
             let limits = limits.clone();
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
@@ -109,7 +162,7 @@ impl Application {
                     }
                 }
             })
-        };
+        });
 
         let state = AppState {
             game: game.clone(),
@@ -125,7 +178,7 @@ impl Application {
             router: router(state),
             game,
             shutdown,
-            background: vec![prune],
+            background,
             journal_writer,
         })
     }
@@ -154,9 +207,10 @@ impl Application {
         }
         // The journal writer ends once the last handle to it (inside the game) is gone.
         drop(self.game);
-        if tokio::time::timeout(Duration::from_secs(10), self.journal_writer)
-            .await
-            .is_err()
+        if let Some(writer) = self.journal_writer
+            && tokio::time::timeout(Duration::from_secs(10), writer)
+                .await
+                .is_err()
         {
             tracing::warn!("the journal did not finish writing within 10 s");
         }

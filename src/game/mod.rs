@@ -6,16 +6,17 @@ mod runner;
 pub mod signals;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::domain::event::{EventKind, Member, Score, SessionState};
+use crate::domain::event::{AnswerResult, EventKind, Member, Score, SessionState};
 use crate::domain::quiz::Quiz;
 use crate::domain::session::Command;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
+use crate::hub::redis::{Change, ChangeSink, Shared};
 use crate::hub::{EncodedEvent, Hub};
 use crate::live::{AnswerInput, AnswerOutcome, Applied, LiveError, LiveState, NewSession};
 use crate::store::Store;
@@ -46,6 +47,9 @@ pub struct Game {
     runners: Mutex<HashMap<SessionCode, Arc<Signals>>>,
     pub shutdown: CancellationToken,
     tasks: TaskTracker,
+    /// Set when live state is shared through Redis with other nodes.
+    pub shared: Option<Arc<Shared>>,
+    me: Weak<Game>,
 }
 
 impl Game {
@@ -54,24 +58,61 @@ impl Game {
         store: Arc<dyn Store>,
         hub: Arc<Hub>,
         shutdown: CancellationToken,
+        shared: Option<Arc<Shared>>,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
             live,
             store,
             hub,
             runners: Mutex::new(HashMap::new()),
             shutdown,
             tasks: TaskTracker::new(),
+            shared,
+            me: me.clone(),
         })
     }
 
-    /// Starts runners for every session the live state holds (after a restart).
+    /// Starts runners for every session the live state holds (after a restart). With
+    /// shared state, keeps doing so, so some node always runs each session's clock.
     pub async fn resume(self: &Arc<Self>) -> Result<usize, GameError> {
         let codes = self.live.sessions().await?;
         for code in &codes {
-            self.start_runner(*code);
+            self.ensure_runner(*code).await?;
+        }
+        if self.shared.is_some() {
+            let me = Arc::downgrade(self);
+            let shutdown = self.shutdown.clone();
+            self.tasks.spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(2));
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                    let Some(game) = me.upgrade() else { return };
+                    if let Ok(codes) = game.live.sessions().await {
+                        for code in codes {
+                            let _ = game.ensure_runner(code).await;
+                        }
+                    }
+                }
+            });
         }
         Ok(codes.len())
+    }
+
+    /// Makes sure this node runs the session's runner. With shared state the runner
+    /// follows the log from the current position, taken here, before any caller subscribes.
+    pub async fn ensure_runner(self: &Arc<Self>, code: SessionCode) -> Result<(), GameError> {
+        if self.signals(code).is_some() {
+            return Ok(());
+        }
+        let from = match self.shared {
+            Some(_) => self.live.state(code, None, now_ms()).await?.1,
+            None => 0,
+        };
+        self.start_runner(code, from);
+        Ok(())
     }
 
     /// Waits for every runner to stop (after `shutdown` is cancelled).
@@ -80,7 +121,7 @@ impl Game {
         self.tasks.wait().await;
     }
 
-    fn start_runner(self: &Arc<Self>, code: SessionCode) {
+    fn start_runner(self: &Arc<Self>, code: SessionCode, log_from: u64) {
         let signals = {
             let mut runners = self.runners.lock().unwrap_or_else(|e| e.into_inner());
             if runners.contains_key(&code) {
@@ -92,7 +133,7 @@ impl Game {
         };
         let game = self.clone();
         self.tasks.spawn(async move {
-            runner::run(game.clone(), code, signals).await;
+            runner::run(game.clone(), code, signals, log_from).await;
             game.runners
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -130,7 +171,7 @@ impl Game {
             };
             match self.live.create(session).await {
                 Ok(()) => {
-                    self.start_runner(code);
+                    self.ensure_runner(code).await?;
                     metrics::counter!("quizcast_sessions_created_total").increment(1);
                     return Ok(code);
                 }
@@ -172,6 +213,7 @@ impl Game {
     ) -> Result<SessionState, GameError> {
         let joined = self.live.join(code, user, name).await?;
         if joined.changed
+            && self.shared.is_none()
             && let Some(s) = self.signals(code)
         {
             s.joined(Member {
@@ -183,7 +225,7 @@ impl Game {
     }
 
     pub async fn leave(&self, code: SessionCode, user: &str) -> Result<(), GameError> {
-        if self.live.leave(code, user).await? {
+        if self.live.leave(code, user).await? && self.shared.is_none() {
             let name = self
                 .live
                 .names(code, &[user.to_owned()])
@@ -219,21 +261,9 @@ impl Game {
             all_answered,
         } = &outcome
         {
-            let score = Score {
-                question_id: Some(result.question_id),
-                correct: Some(result.correct),
-                awarded_points: result.awarded_points,
-                score: result.score,
-                rank: result.rank,
-                streak: result.streak,
-            };
-            self.hub.publish_private(
-                code,
-                &user,
-                EncodedEvent::of(None, EventKind::Score, &score),
-            );
-            if let Some(s) = self.signals(code) {
-                s.leaderboard_changed();
+            // Shared state: the answer's own write notifies every node, this one included.
+            if self.shared.is_none() {
+                self.publish_answer(code, &user, result);
             }
             if *all_answered {
                 let game = self.clone();
@@ -246,6 +276,22 @@ impl Game {
             }
         }
         Ok(outcome)
+    }
+
+    fn publish_answer(&self, code: SessionCode, user: &str, result: &AnswerResult) {
+        let score = Score {
+            question_id: Some(result.question_id),
+            correct: Some(result.correct),
+            awarded_points: result.awarded_points,
+            score: result.score,
+            rank: result.rank,
+            streak: result.streak,
+        };
+        self.hub
+            .publish_private(code, user, EncodedEvent::of(None, EventKind::Score, &score));
+        if let Some(s) = self.signals(code) {
+            s.leaderboard_changed();
+        }
     }
 
     /// A host command: checks the caller, applies it, returns the new state.
@@ -271,8 +317,11 @@ impl Game {
     ) -> Result<Applied, GameError> {
         let applied = self.live.apply(code, cmd, now_ms()).await?;
         for entry in &applied.entries {
-            let frame = EncodedEvent::new(Some(entry.id), entry.kind, entry.data.clone());
-            self.hub.publish(code, frame);
+            // Shared state: runners on every node follow the log and publish it.
+            if self.shared.is_none() {
+                let frame = EncodedEvent::new(Some(entry.id), entry.kind, entry.data.clone());
+                self.hub.publish(code, frame);
+            }
             if entry.kind == EventKind::QuestionClosed {
                 self.publish_scores(code).await?;
             }
@@ -281,13 +330,19 @@ impl Game {
             && let Some(s) = self.signals(code)
         {
             s.state_changed();
+            s.log_changed();
         }
         Ok(applied)
     }
 
     /// Sends every player their `score` snapshot (after a question closes).
     async fn publish_scores(&self, code: SessionCode) -> Result<(), GameError> {
-        for (user, score) in self.live.scores(code).await? {
+        let scores = self.live.scores(code).await?;
+        if let Some(shared) = &self.shared {
+            shared.write_scores(code, &scores).await?;
+            return Ok(());
+        }
+        for (user, score) in scores {
             self.hub.publish_private(
                 code,
                 &user,
@@ -353,5 +408,41 @@ fn final_state(r: &crate::live::SessionResults, viewer: Option<&str>) -> Session
                 streak: 0,
             })
         }),
+    }
+}
+
+impl ChangeSink for Game {
+    fn changed(&self, code: SessionCode, change: Change) {
+        let Some(signals) = self.signals(code) else {
+            // A session this node has not seen yet: start following it.
+            if let Some(game) = self.me.upgrade() {
+                tokio::spawn(async move {
+                    let _ = game.ensure_runner(code).await;
+                });
+            }
+            return;
+        };
+        match change {
+            Change::Phase => signals.state_changed(),
+            Change::Log => signals.log_changed(),
+            Change::Board => signals.leaderboard_changed(),
+            Change::Members => signals.members_changed(),
+            Change::Presence => signals.remote_presence_changed(),
+            // Delivered by the runner after it follows the log, so a player never sees
+            // the new score before the question_closed that caused it.
+            Change::Score(user) => {
+                if self.hub.topic(code).has_subscriber(&user) {
+                    signals.score_changed(user);
+                }
+            }
+            Change::Other => {}
+        }
+    }
+
+    fn resync(&self) {
+        let runners = self.runners.lock().unwrap_or_else(|e| e.into_inner());
+        for signals in runners.values() {
+            signals.everything_changed();
+        }
     }
 }

@@ -1,6 +1,9 @@
-//! One runner per session on this node: fires its timers (question close, auto-advance)
-//! and sends the coalesced `leaderboard` and `presence` snapshots, at most one of each per
-//! `COALESCE` and only when they changed. It sleeps until something is due.
+//! One runner per session on this node. It sends the coalesced `leaderboard` and
+//! `presence` snapshots (at most one of each per `COALESCE`, only when they changed) and,
+//! on the node that owns the session's clock, fires its timers (question close,
+//! auto-advance). With shared state it also follows the session's log and members in Redis
+//! and delivers them here, and takes part in the lease that decides who owns the clock.
+//! It sleeps until something is due.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,30 +16,55 @@ use super::{Game, now_ms};
 use crate::domain::event::{EventKind, Presence};
 use crate::domain::session::{Command, Status};
 use crate::domain::{Millis, SessionCode};
-use crate::hub::EncodedEvent;
+use crate::hub::redis::Shared;
+use crate::hub::{EncodedEvent, Topic};
+use crate::live::Replay;
 use crate::live::record::TOP;
 
 pub const COALESCE: Duration = Duration::from_millis(200);
 /// How long a finished session stays in live state once its results are stored.
 const LINGER: Duration = Duration::from_secs(600);
+/// Shared mode: how often the lease is taken or renewed.
+const LEASE_EVERY: Duration = Duration::from_millis(1_000);
+/// Shared mode: how often this node's presence entries are renewed.
+const PRESENCE_EVERY: Duration = Duration::from_secs(10);
 
 fn instant_at(ms: Millis) -> Instant {
-    let delta = ms - now_ms();
+    // One extra millisecond: the timer must not fire before the wall-clock deadline.
+    let delta = ms - now_ms() + 1;
     Instant::now() + Duration::from_millis(delta.max(0) as u64)
 }
 
-struct Snapshots {
+struct Runner {
+    game: Arc<Game>,
+    code: SessionCode,
+    topic: Arc<Topic>,
+    shared: Option<Arc<Shared>>,
     last_leaderboard: Option<Arc<str>>,
     last_presence: Option<(u32, u32)>,
     pending: PresenceDelta,
+    /// Shared mode: the last log id delivered here, the members stream position, and the
+    /// users this node has recorded as connected.
+    log_at: u64,
+    members_at: Option<String>,
+    recorded_online: HashSet<String>,
+    online: Vec<String>,
 }
 
-pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>) {
-    let topic = game.hub.topic(code);
-    let mut snaps = Snapshots {
+pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_from: u64) {
+    let shared = game.shared.clone();
+    let mut r = Runner {
+        topic: game.hub.topic(code),
+        game: game.clone(),
+        code,
+        shared: shared.clone(),
         last_leaderboard: None,
         last_presence: None,
         pending: PresenceDelta::default(),
+        log_at: log_from,
+        members_at: None,
+        recorded_online: HashSet::new(),
+        online: Vec::new(),
     };
     let mut clock = match game.live.clock(code).await {
         Ok(c) => c,
@@ -45,12 +73,20 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>) {
             return;
         }
     };
+    if let Some(shared) = &shared {
+        r.members_at = shared.members(code, None).await.ok().map(|m| m.0);
+    }
+    // Embedded: this node owns every clock. Shared: whoever holds the lease.
+    let mut owner = shared.is_none();
     let (mut lb_dirty, mut presence_dirty) = (true, true);
     let mut last_flush = Instant::now() - COALESCE;
+    let mut lease_at = Instant::now();
+    let mut presence_at = Instant::now() + PRESENCE_EVERY;
     loop {
         if clock.phase.status == Status::Finished {
-            flush(&game, code, &mut snaps, lb_dirty, presence_dirty).await;
-            if game.save_results(code).await {
+            r.follow_log().await;
+            r.flush(lb_dirty, presence_dirty).await;
+            if owner && game.save_results(code).await {
                 // Late readers still get live snapshots for a while; then only the results.
                 tokio::select! {
                     _ = tokio::time::sleep(LINGER) => game.forget(code).await,
@@ -59,13 +95,16 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>) {
             }
             return;
         }
-        let deadline = clock.phase.deadline().map(instant_at);
-        let expiry = topic.next_presence_expiry().map(instant_at);
+        let deadline = clock.phase.deadline().filter(|_| owner).map(instant_at);
+        let expiry = r.topic.next_presence_expiry().map(instant_at);
         let flush_at = (lb_dirty || presence_dirty).then(|| last_flush + COALESCE);
         tokio::select! {
             _ = game.shutdown.cancelled() => return,
             _ = signals.wake.notified() => {}
-            _ = topic.presence_changed.notified() => presence_dirty = true,
+            _ = r.topic.presence_changed.notified() => {
+                r.record_presence(false).await;
+                presence_dirty = true;
+            }
             _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 let cmd = if clock.phase.status == Status::Question {
                     Command::Expire
@@ -82,10 +121,26 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>) {
                 presence_dirty = true;
             }
             _ = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
-                flush(&game, code, &mut snaps, lb_dirty, presence_dirty).await;
+                r.flush(lb_dirty, presence_dirty).await;
                 lb_dirty = false;
                 presence_dirty = false;
                 last_flush = Instant::now();
+            }
+            _ = sleep_until(lease_at), if shared.is_some() => {
+                lease_at = Instant::now() + LEASE_EVERY;
+                if let Some(shared) = &shared {
+                    let held = shared.lease(code).await.unwrap_or(false);
+                    if held && !owner {
+                        tracing::info!(%code, node = %shared.node, "took over the session's clock");
+                        signals.state_changed();
+                    }
+                    owner = held;
+                }
+            }
+            _ = sleep_until(presence_at), if shared.is_some() => {
+                presence_at = Instant::now() + PRESENCE_EVERY;
+                r.record_presence(true).await;
+                presence_dirty = true;
             }
         }
         if signals.take_state() {
@@ -94,10 +149,24 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>) {
                 Err(e) => tracing::warn!(%code, error = %e, "reading the session clock failed"),
             }
             lb_dirty = true;
+            signals.log_changed();
         }
+        if signals.take_log() {
+            r.follow_log().await;
+        }
+        r.deliver_scores(signals.take_scores()).await;
         lb_dirty |= signals.take_leaderboard();
         if let Some(delta) = signals.take_presence() {
-            merge(&mut snaps.pending, delta);
+            merge(&mut r.pending, delta);
+            presence_dirty = true;
+        }
+        if signals.take_members() {
+            r.follow_members().await;
+            presence_dirty = true;
+            lb_dirty = true;
+        }
+        if signals.take_remote_presence() {
+            r.record_presence(false).await;
             presence_dirty = true;
         }
     }
@@ -118,47 +187,141 @@ fn merge(into: &mut PresenceDelta, from: PresenceDelta) {
     }
 }
 
-async fn flush(game: &Game, code: SessionCode, snaps: &mut Snapshots, lb: bool, presence: bool) {
-    if lb {
-        match game.live.leaderboard(code, 0, TOP).await {
-            Ok(board) => {
-                let data: Arc<str> = serde_json::to_string(&board).unwrap_or_default().into();
-                if snaps.last_leaderboard.as_ref() != Some(&data) {
-                    snaps.last_leaderboard = Some(data.clone());
-                    game.hub
-                        .publish(code, EncodedEvent::new(None, EventKind::Leaderboard, data));
+impl Runner {
+    /// Shared mode: publishes log entries written by any node since the last one seen here.
+    async fn follow_log(&mut self) {
+        if self.shared.is_none() {
+            return;
+        }
+        match self.game.live.log_since(self.code, self.log_at).await {
+            Ok(Replay::Entries(entries)) => {
+                for e in entries {
+                    self.log_at = e.id;
+                    self.game
+                        .hub
+                        .publish(self.code, EncodedEvent::new(Some(e.id), e.kind, e.data));
                 }
             }
-            Err(e) => tracing::warn!(%code, error = %e, "leaderboard read failed"),
+            Ok(Replay::Unknown) => {
+                // The log was lost or trimmed past us: clients must start afresh.
+                tracing::warn!(code = %self.code, "session log position lost; resetting");
+                if let Ok((_, last)) = self.game.live.state(self.code, None, now_ms()).await {
+                    self.log_at = last;
+                }
+            }
+            Err(e) => tracing::warn!(code = %self.code, error = %e, "following the log failed"),
         }
     }
-    if presence {
-        match game.live.player_ids(code).await {
-            Ok(ids) => {
-                let players: HashSet<String> = ids.into_iter().collect();
-                let online = game
-                    .hub
-                    .topic(code)
-                    .online_users(now_ms())
-                    .iter()
-                    .filter(|u| players.contains(*u))
-                    .count() as u32;
-                let counts = (players.len() as u32, online);
-                let delta = std::mem::take(&mut snaps.pending);
-                let listed = !delta.joined.is_empty() || !delta.left.is_empty();
-                if listed || snaps.last_presence != Some(counts) {
-                    snaps.last_presence = Some(counts);
-                    let event = Presence {
-                        players: counts.0,
-                        online: counts.1,
-                        joined: delta.joined,
-                        left: delta.left,
-                    };
-                    game.hub
-                        .publish(code, EncodedEvent::of(None, EventKind::Presence, &event));
+
+    /// Shared mode: delivers the `score` snapshots of players connected here.
+    async fn deliver_scores(&self, users: HashSet<String>) {
+        let Some(shared) = &self.shared else { return };
+        for user in users {
+            match shared.read_score(self.code, &user).await {
+                Ok(Some(data)) => {
+                    let frame = EncodedEvent::new(None, EventKind::Score, data.into());
+                    self.game.hub.publish_private(self.code, &user, frame);
                 }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(code = %self.code, error = %e, "reading a score failed"),
             }
-            Err(e) => tracing::warn!(%code, error = %e, "presence read failed"),
+        }
+    }
+
+    /// Shared mode: joins and leaves from any node, for the next `presence`.
+    async fn follow_members(&mut self) {
+        let Some(shared) = &self.shared else { return };
+        match shared
+            .members(self.code, self.members_at.as_deref().or(Some("0-0")))
+            .await
+        {
+            Ok((at, changes)) => {
+                self.members_at = Some(at);
+                let mut delta = PresenceDelta::default();
+                for (joined, m) in changes {
+                    if joined {
+                        delta.joined.push(m);
+                    } else {
+                        delta.left.push(m);
+                    }
+                }
+                merge(&mut self.pending, delta);
+            }
+            Err(e) => tracing::warn!(code = %self.code, error = %e, "reading members failed"),
+        }
+    }
+
+    /// Shared mode: records this node's connected users (all of them when `renew`) and
+    /// reads who is online on any node.
+    async fn record_presence(&mut self, renew: bool) {
+        let Some(shared) = &self.shared else { return };
+        let now = now_ms();
+        let here: HashSet<String> = self.topic.online_users(now).into_iter().collect();
+        let mut changes: Vec<String> = here
+            .iter()
+            .filter(|u| renew || !self.recorded_online.contains(*u))
+            .map(|u| format!("+{u}"))
+            .collect();
+        changes.extend(
+            self.recorded_online
+                .iter()
+                .filter(|u| !here.contains(*u))
+                .map(|u| format!("-{u}")),
+        );
+        match shared.presence(self.code, now, changes).await {
+            Ok(online) => {
+                self.recorded_online = here;
+                self.online = online;
+            }
+            Err(e) => tracing::warn!(code = %self.code, error = %e, "recording presence failed"),
+        }
+    }
+
+    async fn flush(&mut self, lb: bool, presence: bool) {
+        let (game, code) = (self.game.clone(), self.code);
+        // Shared mode: a node with nobody connected to this session has nothing to send.
+        if self.shared.is_some() && self.topic.subscriber_count() == 0 {
+            return;
+        }
+        if lb {
+            match game.live.leaderboard(code, 0, TOP).await {
+                Ok(board) => {
+                    let data: Arc<str> = serde_json::to_string(&board).unwrap_or_default().into();
+                    if self.last_leaderboard.as_ref() != Some(&data) {
+                        self.last_leaderboard = Some(data.clone());
+                        game.hub
+                            .publish(code, EncodedEvent::new(None, EventKind::Leaderboard, data));
+                    }
+                }
+                Err(e) => tracing::warn!(%code, error = %e, "leaderboard read failed"),
+            }
+        }
+        if presence {
+            match game.live.player_ids(code).await {
+                Ok(ids) => {
+                    let players: HashSet<String> = ids.into_iter().collect();
+                    let online_users = match self.shared {
+                        Some(_) => self.online.clone(),
+                        None => self.topic.online_users(now_ms()),
+                    };
+                    let online = online_users.iter().filter(|u| players.contains(*u)).count();
+                    let counts = (players.len() as u32, online as u32);
+                    let delta = std::mem::take(&mut self.pending);
+                    let listed = !delta.joined.is_empty() || !delta.left.is_empty();
+                    if listed || self.last_presence != Some(counts) {
+                        self.last_presence = Some(counts);
+                        let event = Presence {
+                            players: counts.0,
+                            online: counts.1,
+                            joined: delta.joined,
+                            left: delta.left,
+                        };
+                        game.hub
+                            .publish(code, EncodedEvent::of(None, EventKind::Presence, &event));
+                    }
+                }
+                Err(e) => tracing::warn!(%code, error = %e, "presence read failed"),
+            }
         }
     }
 }

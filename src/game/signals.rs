@@ -23,6 +23,12 @@ pub struct Signals {
     state: AtomicBool,
     leaderboard: AtomicBool,
     presence: Mutex<PresenceDelta>,
+    /// Shared mode: the session's log, members or other nodes' presence changed.
+    log: AtomicBool,
+    members: AtomicBool,
+    remote_presence: AtomicBool,
+    /// Shared mode: players whose `score` snapshot changed, to deliver here.
+    scores: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Signals {
@@ -34,6 +40,59 @@ impl Signals {
     pub fn leaderboard_changed(&self) {
         self.leaderboard.store(true, Ordering::Release);
         self.wake.notify_one();
+    }
+
+    pub fn log_changed(&self) {
+        self.log.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub fn members_changed(&self) {
+        self.members.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub fn remote_presence_changed(&self) {
+        self.remote_presence.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// After a lost subscription: anything may have changed.
+    pub fn everything_changed(&self) {
+        for flag in [
+            &self.state,
+            &self.leaderboard,
+            &self.log,
+            &self.members,
+            &self.remote_presence,
+        ] {
+            flag.store(true, Ordering::Release);
+        }
+        self.wake.notify_one();
+    }
+
+    pub fn score_changed(&self, user: String) {
+        self.scores
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user);
+        self.wake.notify_one();
+    }
+
+    pub fn take_scores(&self) -> std::collections::HashSet<String> {
+        std::mem::take(&mut *self.scores.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn take_log(&self) -> bool {
+        self.log.swap(false, Ordering::AcqRel)
+    }
+
+    pub fn take_members(&self) -> bool {
+        self.members.swap(false, Ordering::AcqRel)
+    }
+
+    pub fn take_remote_presence(&self) -> bool {
+        self.remote_presence.swap(false, Ordering::AcqRel)
     }
 
     pub fn joined(&self, member: Member) {

@@ -6,6 +6,7 @@
 
 pub mod frame;
 pub mod presence;
+pub mod redis;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,6 +115,10 @@ impl Topic {
             EventKind::Presence => snaps.presence.clone(),
             _ => None,
         }
+    }
+
+    pub fn has_subscriber(&self, user: &str) -> bool {
+        guard(&self.subscribers).values().any(|s| s.user == user)
     }
 
     pub fn subscriber_count(&self) -> usize {
