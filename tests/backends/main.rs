@@ -3,5 +3,6 @@
 //! `skipped: …`, and under `CI=true` they fail instead.
 
 mod live_contract;
+#[path = "../common/services.rs"]
 mod services;
 mod store_contract;
