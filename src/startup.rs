@@ -104,8 +104,16 @@ impl Application {
                 ));
                 let game = Game::new(live, store, hub, shutdown.clone(), Some(shared));
                 let sink: Weak<dyn ChangeSink> = Arc::downgrade(&game) as Weak<dyn ChangeSink>;
-                background
-                    .push(listen(subscriber, client, config.redis_prefix.clone(), sink).await?);
+                background.push(
+                    listen(
+                        subscriber,
+                        client,
+                        config.redis_prefix.clone(),
+                        sink,
+                        shutdown.clone(),
+                    )
+                    .await?,
+                );
                 tracing::info!(%node, prefix = %config.redis_prefix, "sharing live state through Redis");
                 (game, None)
             }

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::domain::event::{AnswerResult, EventKind, Member, Score, SessionState};
+use crate::domain::event::{AnswerResult, EventKind, Member, Presence, Score, SessionState};
 use crate::domain::quiz::Quiz;
 use crate::domain::session::Command;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -197,6 +197,28 @@ impl Game {
         }
     }
 
+    /// Who is here right now: current counts, and the names the last `presence` event listed.
+    pub async fn presence_now(&self, code: SessionCode) -> Result<Presence, GameError> {
+        let players: std::collections::HashSet<String> =
+            self.live.player_ids(code).await?.into_iter().collect();
+        let topic = self.hub.topic(code);
+        let online_users = match &self.shared {
+            Some(shared) => shared.presence(code, now_ms(), Vec::new()).await?,
+            None => topic.online_users(now_ms()),
+        };
+        let online = online_users.iter().filter(|u| players.contains(*u)).count() as u32;
+        let last: Option<Presence> = topic
+            .latest(EventKind::Presence)
+            .and_then(|f| serde_json::from_str(&f.data).ok());
+        let (joined, left) = last.map(|p| (p.joined, p.left)).unwrap_or_default();
+        Ok(Presence {
+            players: players.len() as u32,
+            online,
+            joined,
+            left,
+        })
+    }
+
     /// Drops a finished session from live state (its results are stored).
     async fn forget(&self, code: SessionCode) {
         if let Err(e) = self.live.forget(code).await {
@@ -316,6 +338,15 @@ impl Game {
         cmd: Command,
     ) -> Result<Applied, GameError> {
         let applied = self.live.apply(code, cmd, now_ms()).await?;
+        if applied
+            .entries
+            .iter()
+            .any(|e| e.kind == EventKind::SessionFinished)
+        {
+            // Stored before anyone hears of the finish, so results and history are there
+            // for whoever asks next (the runner retries if this attempt fails).
+            self.save_results_once(code).await;
+        }
         for entry in &applied.entries {
             // Shared state: runners on every node follow the log and publish it.
             if self.shared.is_none() {
@@ -354,6 +385,17 @@ impl Game {
 
     /// Writes a finished session's results to the store, retrying until it works or the
     /// server stops (the live state keeps them meanwhile).
+    async fn save_results_once(&self, code: SessionCode) {
+        let attempt = async {
+            let results = self.live.results(code).await?;
+            self.store.save_results(&results).await?;
+            Ok::<_, GameError>(())
+        };
+        if let Err(e) = attempt.await {
+            tracing::warn!(%code, error = %e, "saving results failed; the runner retries");
+        }
+    }
+
     /// Returns whether they are stored.
     async fn save_results(&self, code: SessionCode) -> bool {
         let mut backoff = Duration::from_millis(100);

@@ -196,6 +196,9 @@ impl Runner {
         match self.game.live.log_since(self.code, self.log_at).await {
             Ok(Replay::Entries(entries)) => {
                 for e in entries {
+                    if e.kind == EventKind::SessionFinished {
+                        self.await_results().await;
+                    }
                     self.log_at = e.id;
                     self.game
                         .hub
@@ -210,6 +213,17 @@ impl Runner {
                 }
             }
             Err(e) => tracing::warn!(code = %self.code, error = %e, "following the log failed"),
+        }
+    }
+
+    /// Shared mode: the node that finished the session stores its results right after;
+    /// give it a moment so clients that hear of the finish find their results and history.
+    async fn await_results(&self) {
+        for _ in 0..40 {
+            if matches!(self.game.store.results(self.code).await, Ok(Some(_))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 

@@ -25,22 +25,18 @@ pub async fn fresh(game: &Game, code: SessionCode, user: &str) -> Result<Catchup
     })
 }
 
-/// The newest snapshot of each kind: leaderboard, presence, and the user's own score.
+/// The current snapshot of each kind: leaderboard, presence, and the user's own score.
+/// Read now rather than taken from the last broadcast, which may lag by a coalescing tick.
 pub async fn snapshots(
     game: &Game,
     code: SessionCode,
     user: &str,
 ) -> Result<Vec<Frame>, GameError> {
-    let topic = game.hub.topic(code);
     let mut frames = Vec::with_capacity(3);
-    match topic.latest(EventKind::Leaderboard) {
-        Some(f) => frames.push(f),
-        None => {
-            let board = game.live.leaderboard(code, 0, TOP).await?;
-            frames.push(EncodedEvent::of(None, EventKind::Leaderboard, &board));
-        }
-    }
-    frames.extend(topic.latest(EventKind::Presence));
+    let board = game.live.leaderboard(code, 0, TOP).await?;
+    frames.push(EncodedEvent::of(None, EventKind::Leaderboard, &board));
+    let presence = game.presence_now(code).await?;
+    frames.push(EncodedEvent::of(None, EventKind::Presence, &presence));
     if let Some(score) = game.live.score(code, user).await? {
         frames.push(EncodedEvent::of(None, EventKind::Score, &score));
     }

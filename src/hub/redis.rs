@@ -223,6 +223,7 @@ pub async fn listen(
     command: Client,
     prefix: String,
     sink: Weak<dyn ChangeSink>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let mut events = subscriber.keyspace_event_rx();
     let mut reconnects = subscriber.reconnect_rx();
@@ -234,6 +235,7 @@ pub async fn listen(
     let handle = tokio::spawn(async move {
         loop {
             tokio::select! {
+                _ = shutdown.cancelled() => return,
                 event = events.recv() => {
                     let Some(sink) = sink.upgrade() else { return };
                     match event {

@@ -45,21 +45,28 @@ async fn redis_outages_mean_quick_503s_and_recovery() {
     let Some(database_url) = fresh_postgres().await else {
         return;
     };
-    let port = free_port();
-    let mut redis_server = private_redis(port);
-    let redis_url = format!("redis://127.0.0.1:{port}");
-    let inspect = Builder::from_config(Config::from_url(&redis_url).unwrap())
-        .build()
-        .unwrap();
-    let mut up = false;
-    for _ in 0..100 {
-        if inspect.init().await.is_ok() {
-            up = true;
-            break;
+    // Our own redis-server on a free port (retrying if another process took the port).
+    let (port, mut redis_server, inspect) = 'start: {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut server = private_redis(port);
+            let url = format!("redis://127.0.0.1:{port}");
+            let client = Builder::from_config(Config::from_url(&url).unwrap())
+                .build()
+                .unwrap();
+            for _ in 0..100 {
+                if server.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if client.init().await.is_ok() {
+                    break 'start (port, server, client);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "private redis did not start");
+        panic!("could not start a private redis-server");
+    };
+    let redis_url = format!("redis://127.0.0.1:{port}");
     let cluster = Cluster {
         redis_url,
         prefix: "outage".into(),

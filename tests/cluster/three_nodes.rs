@@ -126,7 +126,7 @@ async fn three_nodes_share_one_game() {
     assert_eq!(
         logs[0].len(),
         2 * QUESTIONS + 1,
-        "opened + closed per question, then finished"
+        "opened + closed per question, then finished: {logs:?}"
     );
     assert!(
         logs.iter().all(|l| *l == logs[0]),
