@@ -199,9 +199,9 @@ impl From<GameError> for AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Database(sqlx::Error::PoolTimedOut) => {
-                AppError::Unavailable("the database is busy; retry shortly".into())
-            }
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => AppError::Unavailable("the database is unavailable; retry shortly".into()),
             other => AppError::Internal(anyhow::anyhow!(other)),
         }
     }
