@@ -103,11 +103,15 @@ pub fn demo_quiz() -> Quiz {
 }
 
 /// Stores the demo quiz unless it is already there.
+/// Nodes starting together may race to insert it: losing that race is fine.
 pub async fn seed(store: &dyn Store, now: i64) -> Result<(), StoreError> {
-    if store.quiz(DEMO_QUIZ_ID).await?.is_none() {
-        store.save_quiz(&demo_quiz(), now).await?;
+    if store.quiz(DEMO_QUIZ_ID).await?.is_some() {
+        return Ok(());
     }
-    Ok(())
+    match store.save_quiz(&demo_quiz(), now).await {
+        Err(_) if store.quiz(DEMO_QUIZ_ID).await?.is_some() => Ok(()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,11 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::serve::ListenerExt;
 use fred::clients::SubscriberClient;
-use fred::prelude::{Builder, Client, ClientLike, Config as RedisConfig, ReconnectPolicy};
+use fred::prelude::{
+    Builder, Client, ClientLike, Config as RedisConfig, ReconnectPolicy, TcpConfig,
+};
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -52,6 +55,10 @@ async fn redis_clients(url: &str) -> anyhow::Result<(Client, SubscriberClient)> 
         .with_connection_config(|c| {
             c.connection_timeout = Duration::from_secs(2);
             c.internal_command_timeout = Duration::from_secs(2);
+            c.tcp = TcpConfig {
+                nodelay: Some(true),
+                ..TcpConfig::default()
+            };
         });
     let client = builder.build()?;
     tokio::time::timeout(Duration::from_secs(5), client.init())
@@ -205,7 +212,11 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        // Events are small writes; without TCP_NODELAY, Nagle holds some back for an ACK.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, service)
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
             .await?;
         self.shutdown.cancel();

@@ -79,7 +79,8 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
     // Embedded: this node owns every clock. Shared: whoever holds the lease.
     let mut owner = shared.is_none();
     let (mut lb_dirty, mut presence_dirty) = (true, true);
-    let mut last_flush = Instant::now() - COALESCE;
+    // Each kind has its own window: a presence event never holds back a leaderboard.
+    let (mut last_lb, mut last_presence) = (Instant::now() - COALESCE, Instant::now() - COALESCE);
     let mut lease_at = Instant::now();
     let mut presence_at = Instant::now() + PRESENCE_EVERY;
     loop {
@@ -97,7 +98,12 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
         }
         let deadline = clock.phase.deadline().filter(|_| owner).map(instant_at);
         let expiry = r.topic.next_presence_expiry().map(instant_at);
-        let flush_at = (lb_dirty || presence_dirty).then(|| last_flush + COALESCE);
+        let lb_at = lb_dirty.then(|| last_lb + COALESCE);
+        let presence_due = presence_dirty.then(|| last_presence + COALESCE);
+        let flush_at = match (lb_at, presence_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         tokio::select! {
             _ = game.shutdown.cancelled() => return,
             _ = signals.wake.notified() => {}
@@ -121,10 +127,20 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
                 presence_dirty = true;
             }
             _ = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
-                r.flush(lb_dirty, presence_dirty).await;
-                lb_dirty = false;
-                presence_dirty = false;
-                last_flush = Instant::now();
+                // The window counts from the last event sent: a check that found nothing
+                // new (one write can wake us twice) must not delay the next real change.
+                let now = Instant::now();
+                let do_lb = lb_dirty && last_lb + COALESCE <= now;
+                let do_presence = presence_dirty && last_presence + COALESCE <= now;
+                let (lb_sent, presence_sent) = r.flush(do_lb, do_presence).await;
+                if lb_sent {
+                    last_lb = now;
+                }
+                if presence_sent {
+                    last_presence = now;
+                }
+                lb_dirty &= !do_lb;
+                presence_dirty &= !do_presence;
             }
             _ = sleep_until(lease_at), if shared.is_some() => {
                 lease_at = Instant::now() + LEASE_EVERY;
@@ -291,17 +307,20 @@ impl Runner {
         }
     }
 
-    async fn flush(&mut self, lb: bool, presence: bool) {
+    /// Sends what changed; returns whether a leaderboard and a presence event were sent.
+    async fn flush(&mut self, lb: bool, presence: bool) -> (bool, bool) {
         let (game, code) = (self.game.clone(), self.code);
+        let (mut lb_sent, mut presence_sent) = (false, false);
         // Shared mode: a node with nobody connected to this session has nothing to send.
         if self.shared.is_some() && self.topic.subscriber_count() == 0 {
-            return;
+            return (lb_sent, presence_sent);
         }
         if lb {
             match game.live.leaderboard(code, 0, TOP).await {
                 Ok(board) => {
                     let data: Arc<str> = serde_json::to_string(&board).unwrap_or_default().into();
                     if self.last_leaderboard.as_ref() != Some(&data) {
+                        lb_sent = true;
                         self.last_leaderboard = Some(data.clone());
                         game.hub
                             .publish(code, EncodedEvent::new(None, EventKind::Leaderboard, data));
@@ -323,6 +342,7 @@ impl Runner {
                     let delta = std::mem::take(&mut self.pending);
                     let listed = !delta.joined.is_empty() || !delta.left.is_empty();
                     if listed || self.last_presence != Some(counts) {
+                        presence_sent = true;
                         self.last_presence = Some(counts);
                         let event = Presence {
                             players: counts.0,
@@ -337,5 +357,6 @@ impl Runner {
                 Err(e) => tracing::warn!(%code, error = %e, "presence read failed"),
             }
         }
+        (lb_sent, presence_sent)
     }
 }
