@@ -10,8 +10,22 @@ use super::error::AppError;
 
 const INDEX: &str = include_str!("../../web/index.html");
 
-/// Embedded assets: (name, content type, body).
-const ASSETS: &[(&str, &str, &str)] = &[];
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Embedded assets: (name, content type, body). ES modules import each other by name.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", CSS, include_str!("../../web/app.css")),
+    ("app.js", JS, include_str!("../../web/app.js")),
+    ("api.js", JS, include_str!("../../web/api.js")),
+    ("dom.js", JS, include_str!("../../web/dom.js")),
+    ("live.js", JS, include_str!("../../web/live.js")),
+    ("session.js", JS, include_str!("../../web/session.js")),
+    ("home.js", JS, include_str!("../../web/home.js")),
+    ("player.js", JS, include_str!("../../web/player.js")),
+    ("host.js", JS, include_str!("../../web/host.js")),
+    ("screen.js", JS, include_str!("../../web/screen.js")),
+];
 
 pub async fn index() -> Response {
     let mut response = Html(INDEX).into_response();
