@@ -190,6 +190,7 @@ class HostGame {
     fill(this.board, leaderboardList(m.leaderboard));
     if (kind === 'leaderboard' || kind === 'question_closed' || kind === 'session_finished') this.announcer.update(m);
     const key = [m.status, m.question?.question_id, m.reveal?.correct_choice, m.reveal?.answer_counts?.join(','),
+      m.status === 'question' ? m.counts?.answer_counts?.join(',') : '',
       m.status === 'lobby' ? [...m.roster.values()].join('\u0000') + m.players : '',
       m.status === 'finished' ? JSON.stringify(m.final) : ''].join('|');
     if (key === this.stageKey) return;
@@ -249,9 +250,12 @@ class HostGame {
         h('p', { class: 'kicker' }, statusLine(m)),
         open ? this.countdown.el : h('p', { class: 'pill reveal-pill' }, 'Answer revealed')),
       h('h1', { class: 'prompt', 'data-testid': 'prompt' }, q.prompt),
-      choiceTiles(q.choices, { reveal: open ? null : r }),
+      choiceTiles(q.choices, { reveal: open ? liveCounts(m.counts, q) : r }),
       open
-        ? h('p', { class: 'muted q-note' }, `Answer counts appear when the question closes: at the end of the time, when all ${plural(m.players, 'player')} have answered, or when you reveal it.`)
+        ? (m.counts && m.counts.question_id === q.question_id
+            ? h('p', { class: 'answered', 'data-testid': 'answered-live' },
+                h('strong', null, `${m.counts.answered} of ${m.counts.players}`), ' answered so far')
+            : h('p', { class: 'muted q-note' }, `Answers appear here as ${plural(m.players, 'player')} answer.`))
         : r?.answer_counts
           ? h('p', { class: 'answered', 'data-testid': 'answered' },
               h('strong', null, `${r.answered} of ${r.players}`), ' answered')
@@ -292,6 +296,12 @@ class HostGame {
       fill(table, h('p', { class: 'form-error' }, e.message));
     }
   }
+}
+
+/** Live counts as tiles: numbers per choice, no correct answer marked yet. */
+function liveCounts(counts, q) {
+  if (!counts || counts.question_id !== q.question_id) return null;
+  return { correct_choice: null, answer_counts: counts.answer_counts };
 }
 
 /** Results can lag the `session_finished` event by a moment (409), or the network can blink. */

@@ -16,6 +16,7 @@ const EVENTS = [
   'leaderboard',
   'presence',
   'score',
+  'answers',
 ];
 
 /** Streaming failures, each while a plain request succeeded, before switching to polling. */

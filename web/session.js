@@ -15,6 +15,7 @@ export class SessionModel {
     this.question = null; // { question_id, index, prompt, choices, time_limit_ms, closes_at }
     this.deadline = null; // local Date.now() value at which the open question closes
     this.reveal = null; // question_closed payload (correct_choice may be null after a reload)
+    this.counts = null; // host only: `answers` for the open question
     this.players = 0;
     this.online = null;
     this.leaderboard = [];
@@ -46,6 +47,11 @@ export class SessionModel {
         this.questionIndex = data.index;
         this.deadline = Date.parse(data.closes_at) - clock.offset;
         this.reveal = null;
+        this.counts = null;
+        break;
+      case 'answers':
+        // Host only: answers so far to the open question.
+        if (this.question && data.question_id === this.question.question_id) this.counts = data;
         break;
       case 'question_closed':
         this.status = 'reveal';

@@ -16,6 +16,7 @@ pub enum EventKind {
     Leaderboard,
     Presence,
     Score,
+    Answers,
 }
 
 impl EventKind {
@@ -28,6 +29,7 @@ impl EventKind {
             EventKind::Leaderboard => "leaderboard",
             EventKind::Presence => "presence",
             EventKind::Score => "score",
+            EventKind::Answers => "answers",
         }
     }
 
@@ -40,6 +42,7 @@ impl EventKind {
             EventKind::Leaderboard,
             EventKind::Presence,
             EventKind::Score,
+            EventKind::Answers,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -129,6 +132,17 @@ pub struct Score {
     pub streak: u32,
 }
 
+/// `answers`: how the open question is being answered so far. Private to the host (players
+/// must not see which choice is popular), coalesced like `leaderboard`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AnswerCounts {
+    pub question_id: Uuid,
+    /// How many players chose each choice so far, in choice order.
+    pub answer_counts: Vec<u32>,
+    pub answered: u32,
+    pub players: u32,
+}
+
 /// The reply to an accepted answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AnswerResult {
@@ -196,6 +210,7 @@ mod tests {
             EventKind::Leaderboard,
             EventKind::Presence,
             EventKind::Score,
+            EventKind::Answers,
         ] {
             assert_eq!(EventKind::from_name(kind.name()), Some(kind));
         }

@@ -42,6 +42,8 @@ struct Runner {
     shared: Option<Arc<Shared>>,
     last_leaderboard: Option<Arc<str>>,
     last_presence: Option<(u32, u32)>,
+    last_counts: Option<Arc<str>>,
+    host_id: String,
     pending: PresenceDelta,
     /// Shared mode: the last log id delivered here, the members stream position, and the
     /// users this node has recorded as connected.
@@ -60,6 +62,8 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
         shared: shared.clone(),
         last_leaderboard: None,
         last_presence: None,
+        last_counts: None,
+        host_id: String::new(),
         pending: PresenceDelta::default(),
         log_at: log_from,
         members_at: None,
@@ -73,6 +77,7 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
             return;
         }
     };
+    r.host_id = clock.host_id.clone();
     if let Some(shared) = &shared {
         r.members_at = shared.members(code, None).await.ok().map(|m| m.0);
     }
@@ -307,6 +312,27 @@ impl Runner {
         }
     }
 
+    /// The host's live `answers` counts while a question is open (answers move the board).
+    async fn send_counts(&mut self) {
+        if !self.topic.has_subscriber(&self.host_id) {
+            return;
+        }
+        match self.game.live.open_counts(self.code).await {
+            Ok(Some(counts)) => {
+                let data: Arc<str> = serde_json::to_string(&counts).unwrap_or_default().into();
+                if self.last_counts.as_ref() != Some(&data) {
+                    self.last_counts = Some(data.clone());
+                    let frame = EncodedEvent::new(None, EventKind::Answers, data);
+                    self.game
+                        .hub
+                        .publish_private(self.code, &self.host_id, frame);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(code = %self.code, error = %e, "answer counts read failed"),
+        }
+    }
+
     /// Sends what changed; returns whether a leaderboard and a presence event were sent.
     async fn flush(&mut self, lb: bool, presence: bool) -> (bool, bool) {
         let (game, code) = (self.game.clone(), self.code);
@@ -328,6 +354,7 @@ impl Runner {
                 }
                 Err(e) => tracing::warn!(%code, error = %e, "leaderboard read failed"),
             }
+            self.send_counts().await;
         }
         if presence {
             match game.live.player_ids(code).await {

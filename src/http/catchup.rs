@@ -37,6 +37,11 @@ pub async fn snapshots(
     frames.push(EncodedEvent::of(None, EventKind::Leaderboard, &board));
     let presence = game.presence_now(code).await?;
     frames.push(EncodedEvent::of(None, EventKind::Presence, &presence));
+    if game.live.clock(code).await?.host_id == user
+        && let Some(counts) = game.live.open_counts(code).await?
+    {
+        frames.push(EncodedEvent::of(None, EventKind::Answers, &counts));
+    }
     if let Some(score) = game.live.score(code, user).await? {
         frames.push(EncodedEvent::of(None, EventKind::Score, &score));
     }

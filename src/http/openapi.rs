@@ -5,8 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::domain::event::{
-    AnswerResult, Leaderboard, LeaderboardEntry, Member, Presence, QuestionClosed, QuestionOpened,
-    QuestionView, Score, SessionState, You,
+    AnswerCounts, AnswerResult, Leaderboard, LeaderboardEntry, Member, Presence, QuestionClosed,
+    QuestionOpened, QuestionView, Score, SessionState, You,
 };
 
 #[derive(OpenApi)]
@@ -17,7 +17,7 @@ use crate::domain::event::{
 players join it by its code, answer over HTTP, and follow the session over Server-Sent Events \
 (`GET /api/v1/sessions/{code}/events`) or long-poll (`…/events/poll`). Event payloads are the \
 schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard` (for `leaderboard` and \
-`session_finished`), `Presence` and `Score`. Errors are `application/problem+json` (`Problem`).\n\n\
+`session_finished`), `Presence`, `Score` and, for the host only, `AnswerCounts` (`answers`). Errors are `application/problem+json` (`Problem`).\n\n\
 Scoring: `t` = ms from the question opening to the server accepting the answer; a correct answer \
 earns `100 + round(50 * (20000 - min(t, 20000)) / 20000) + min(100, 10 * streak)` (round half away \
 from zero), a wrong one 0; `streak` counts the correct answers in a row immediately before. \
@@ -26,7 +26,7 @@ with a strictly higher score.",
         license(name = "MIT")
     ),
     components(schemas(
-        SessionState, QuestionView, You, QuestionOpened, QuestionClosed, Leaderboard,
+        SessionState, QuestionView, You, AnswerCounts, QuestionOpened, QuestionClosed, Leaderboard,
         LeaderboardEntry, Presence, Member, Score, AnswerResult
     )),
     modifiers(&Security),

@@ -40,7 +40,7 @@ pub struct PollEvent {
     /// The log id for log events; `null` for snapshots and private events.
     pub id: Option<u64>,
     /// `session_state`, `question_opened`, `question_closed`, `session_finished`,
-    /// `leaderboard`, `presence` or `score`.
+    /// `leaderboard`, `presence`, `score` (player) or `answers` (host).
     pub event: &'static str,
     /// The same payload the SSE event carries.
     #[schema(value_type = Object)]
@@ -61,13 +61,14 @@ struct Cursor {
     leaderboard: u64,
     presence: u64,
     score: u64,
+    answers: u64,
 }
 
 impl Cursor {
     fn encode(&self) -> String {
         format!(
-            "{}.{:x}.{:x}.{:x}",
-            self.log, self.leaderboard, self.presence, self.score
+            "{}.{:x}.{:x}.{:x}.{:x}",
+            self.log, self.leaderboard, self.presence, self.score, self.answers
         )
     }
 
@@ -80,6 +81,7 @@ impl Cursor {
             leaderboard: hex()?,
             presence: hex()?,
             score: hex()?,
+            answers: hex()?,
         };
         parts.next().is_none().then_some(c)
     }
@@ -131,6 +133,7 @@ async fn gather(
             EventKind::Leaderboard => &mut next.leaderboard,
             EventKind::Presence => &mut next.presence,
             EventKind::Score => &mut next.score,
+            EventKind::Answers => &mut next.answers,
             _ => continue,
         };
         if *seen != fp {
@@ -190,6 +193,7 @@ pub async fn poll(
                 EventKind::Leaderboard => next.leaderboard = fp,
                 EventKind::Presence => next.presence = fp,
                 EventKind::Score => next.score = fp,
+                EventKind::Answers => next.answers = fp,
                 _ => {}
             }
         }
@@ -240,9 +244,10 @@ mod tests {
             leaderboard: 0xdead,
             presence: 0,
             score: u64::MAX,
+            answers: 7,
         };
         assert_eq!(Cursor::parse(&c.encode()), Some(c));
-        for bad in ["", "x", "1.2.3", "1.2.3.4.5", "1.g.0.0", "-1.0.0.0"] {
+        for bad in ["", "x", "1.2.3.4", "1.2.3.4.5.6", "1.g.0.0.0", "-1.0.0.0.0"] {
             assert_eq!(Cursor::parse(bad), None, "{bad}");
         }
     }

@@ -34,10 +34,13 @@ const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
 /// (`QuestionClosed`), `session_finished` (`Leaderboard`). Ids are decimal numbers that
 /// increase within the session. Snapshot events (no `id:`, the newest replaces earlier
 /// ones): `leaderboard` (`Leaderboard`, at most one per 200 ms), `presence` (`Presence`,
-/// likewise) and, private to the player, `score` (`Score`).
+/// likewise); private to the player, `score` (`Score`); private to the host, `answers`
+/// (`AnswerCounts`: answers per choice so far while a question is open, coalesced like
+/// `leaderboard`; players never see which choice is popular).
 ///
 /// Reconnecting with `Last-Event-ID` replays every missed log event in order, then the
-/// current `leaderboard`, `presence` and `score`, then live events; an id that is unknown
+/// current `leaderboard`, `presence`, `score` (player) and `answers` (host), then live
+/// events; an id that is unknown
 /// or too old gets a fresh `session_state` instead. A `: ping` comment comes at least
 /// every 15 s. A subscriber that cannot keep up is disconnected and should reconnect.
 /// Browsers pass the token as `access_token` (EventSource cannot set headers).
@@ -49,7 +52,7 @@ const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
         ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers"),
     ),
     responses(
-        (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence` and `Score`",
+        (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score` and `AnswerCounts`",
             content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),

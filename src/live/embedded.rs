@@ -13,7 +13,9 @@ use super::{
     AnswerInput, AnswerOutcome, Applied, Clock, Joined, LiveError, LiveState, LogEntry, NewSession,
     Replay, SessionResults, event_id,
 };
-use crate::domain::event::{AnswerResult, EventKind, Leaderboard, Score, SessionState};
+use crate::domain::event::{
+    AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
+};
 use crate::domain::session::{Command, Phase};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
@@ -355,6 +357,10 @@ impl LiveState for EmbeddedLive {
 
     async fn log_since(&self, code: SessionCode, after: u64) -> Result<Replay, LiveError> {
         self.read(code, |r| r.log_since(after))
+    }
+
+    async fn open_counts(&self, code: SessionCode) -> Result<Option<AnswerCounts>, LiveError> {
+        self.read(code, |r| r.open_counts())
     }
 
     async fn results(&self, code: SessionCode) -> Result<SessionResults, LiveError> {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::event::{AnswerResult, EventKind, Leaderboard, Score, SessionState};
+use crate::domain::event::{
+    AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
+};
 use crate::domain::quiz::Quiz;
 use crate::domain::session::{Command, Phase, PhaseError};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -198,6 +200,8 @@ pub trait LiveState: Send + Sync + 'static {
     /// Every active player's `score` snapshot.
     async fn scores(&self, code: SessionCode) -> Result<Vec<(UserId, Score)>, LiveError>;
     async fn log_since(&self, code: SessionCode, after: u64) -> Result<Replay, LiveError>;
+    /// Answers so far to the open question; `None` when no question is open.
+    async fn open_counts(&self, code: SessionCode) -> Result<Option<AnswerCounts>, LiveError>;
     async fn results(&self, code: SessionCode) -> Result<SessionResults, LiveError>;
     /// Display names of the given users, for presence lists.
     async fn names(&self, code: SessionCode, users: &[UserId]) -> Result<Vec<String>, LiveError>;

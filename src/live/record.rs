@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::domain::event::{
-    AnswerResult, EventKind, Leaderboard, LeaderboardEntry, QuestionClosed, QuestionOpened,
-    QuestionView, Score, SessionState, You,
+    AnswerCounts, AnswerResult, EventKind, Leaderboard, LeaderboardEntry, QuestionClosed,
+    QuestionOpened, QuestionView, Score, SessionState, You,
 };
 use crate::domain::leaderboard::{Board, Position};
 use crate::domain::quiz::Quiz;
@@ -466,6 +466,19 @@ impl SessionRecord {
             answered_any: self.answers.iter().any(|a| a.contains_key(user)),
         };
         Some(standing::snapshot(&standing, settled))
+    }
+
+    pub fn open_counts(&self) -> Option<AnswerCounts> {
+        let index = self
+            .phase
+            .question_index
+            .filter(|_| self.phase.status == Status::Question)?;
+        Some(AnswerCounts {
+            question_id: self.quiz.questions[index as usize].id,
+            answer_counts: self.counts[index as usize].clone(),
+            answered: self.answers[index as usize].len() as u32,
+            players: self.active_players(),
+        })
     }
 
     pub fn active_scores(&self) -> Vec<(UserId, Score)> {

@@ -24,12 +24,12 @@ use super::{
     NewSession, Replay, SessionResults, Standing, event_id,
 };
 use crate::domain::event::{
-    AnswerResult, EventKind, Leaderboard, LeaderboardEntry, Score, SessionState, You,
+    AnswerCounts, AnswerResult, EventKind, Leaderboard, LeaderboardEntry, Score, SessionState, You,
 };
 use crate::domain::leaderboard::{Board, Position};
 use crate::domain::quiz::Quiz;
 use crate::domain::scoring::{Streak, score_answer};
-use crate::domain::session::{Command, Phase, Step};
+use crate::domain::session::{Command, Phase, Status, Step};
 use crate::domain::standing::{self, PlayerStanding};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
@@ -136,10 +136,12 @@ impl RedisLive {
     }
 
     fn read_keys(&self, code: SessionCode) -> Vec<String> {
-        ["meta", "phase", "players", "board", "answers", "log"]
-            .iter()
-            .map(|p| self.key(code, p))
-            .collect()
+        [
+            "meta", "phase", "players", "board", "answers", "log", "counts",
+        ]
+        .iter()
+        .map(|p| self.key(code, p))
+        .collect()
     }
 
     async fn read(&self, code: SessionCode, args: Vec<String>) -> Result<Vec<Value>, LiveError> {
@@ -771,6 +773,39 @@ impl LiveState for RedisLive {
             return Ok(Replay::Unknown);
         }
         Ok(Replay::Entries(parse_log(info.epoch, &items[1..])))
+    }
+
+    async fn open_counts(&self, code: SessionCode) -> Result<Option<AnswerCounts>, LiveError> {
+        let info = self.info(code).await?;
+        let (_, phase) = self.phase(code).await?;
+        let Some(index) = phase
+            .question_index
+            .filter(|_| phase.status == Status::Question)
+        else {
+            return Ok(None);
+        };
+        let q = &info.quiz.questions[index as usize];
+        let v = self
+            .read(
+                code,
+                vec![
+                    "counts".into(),
+                    index.to_string(),
+                    q.choices.len().to_string(),
+                ],
+            )
+            .await?;
+        let n = |v: &Value| v.as_i64().unwrap_or(0) as u32;
+        let counts: Vec<u32> = v
+            .first()
+            .map(|c| c.clone().into_array().iter().map(n).collect())
+            .unwrap_or_default();
+        Ok(Some(AnswerCounts {
+            question_id: q.id,
+            answer_counts: counts,
+            answered: v.get(1).map_or(0, n),
+            players: v.get(2).map_or(0, n),
+        }))
     }
 
     async fn results(&self, code: SessionCode) -> Result<SessionResults, LiveError> {

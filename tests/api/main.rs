@@ -8,6 +8,7 @@ mod bad_input;
 mod crash;
 mod game;
 mod helpers;
+mod host_counts;
 mod load;
 mod openapi;
 mod ops;

@@ -79,6 +79,10 @@ export async function playGame({ host, players, words, plan, code, watcherToken,
       await choiceButton(page, texts.find((t) => t !== target)).click({ force: true });
       answered += 1;
       if (act !== 'wrong') correct += 1;
+      if (answered < players.length) {
+        // The host sees answers arrive while the question is still open.
+        await waitText(host.getByTestId('answered-live'), `${answered} of ${players.length}`);
+      }
     }
     if (answered < players.length) {
       await host.getByRole('button', { name: 'Reveal answer' }).click();

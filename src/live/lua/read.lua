@@ -1,4 +1,5 @@
--- Consistent reads. KEYS: meta, phase, players, board, answers, log. ARGV[1] is the mode.
+-- Consistent reads. KEYS: meta, phase, players, board, answers, log, counts.
+-- ARGV[1] is the mode.
 local mode = ARGV[1]
 local function rank_of(score)
   return 1 + redis.call('ZCOUNT', KEYS[4], (score + 1) * 4294967296, '+inf')
@@ -57,6 +58,13 @@ elseif mode == 'log' then
     out[#out + 1] = d
   end
   return out
+elseif mode == 'counts' then
+  local counts = {}
+  for c = 0, tonumber(ARGV[3]) - 1 do
+    counts[#counts + 1] = tonumber(redis.call('HGET', KEYS[7], ARGV[2] .. ':' .. c) or '0')
+  end
+  return { counts, tonumber(redis.call('HGET', KEYS[7], ARGV[2] .. ':n') or '0'),
+    redis.call('ZCARD', KEYS[4]) }
 elseif mode == 'all' then
   return { redis.call('GET', KEYS[2]), redis.call('HGETALL', KEYS[3]),
     redis.call('HGETALL', KEYS[5]) }
