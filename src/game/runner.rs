@@ -150,7 +150,18 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
             _ = sleep_until(lease_at), if shared.is_some() => {
                 lease_at = Instant::now() + LEASE_EVERY;
                 if let Some(shared) = &shared {
-                    let held = shared.lease(code).await.unwrap_or(false);
+                    let held = match shared.lease(code).await {
+                        Ok(held) => held,
+                        Err(e) => {
+                            // Without Redis this node cannot serve the session: end its
+                            // streams so clients retry (and find a node that can).
+                            let ended = r.topic.disconnect_all();
+                            if ended > 0 {
+                                tracing::warn!(%code, error = %e, ended, "live state unreachable; ended streams");
+                            }
+                            false
+                        }
+                    };
                     if held && !owner {
                         tracing::info!(%code, node = %shared.node, "took over the session's clock");
                         signals.state_changed();

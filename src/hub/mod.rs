@@ -117,6 +117,15 @@ impl Topic {
         }
     }
 
+    /// Ends every stream of this topic (their clients reconnect, as the `retry:` advice they
+    /// got says, and resume from their last id); used when live state is unreachable.
+    pub fn disconnect_all(&self) -> usize {
+        let mut subs = guard(&self.subscribers);
+        let n = subs.len();
+        subs.clear();
+        n
+    }
+
     pub fn has_subscriber(&self, user: &str) -> bool {
         guard(&self.subscribers).values().any(|s| s.user == user)
     }

@@ -99,6 +99,9 @@ async fn redis_outages_mean_quick_503s_and_recovery() {
         .to_owned();
     let answer = json!({"question_id": question_id, "choice": 0, "nonce": "n"});
 
+    let mut stream = sse(&api, &node.url, &player, &code, None).await;
+    until(&mut stream, "session_state").await;
+
     // Paused: a 503 problem within a few seconds, never a hang or a 500.
     inspect.client_pause(4_000, None).await.unwrap();
     let started = Instant::now();
@@ -118,6 +121,15 @@ async fn redis_outages_mean_quick_503s_and_recovery() {
     );
     assert_eq!(v["status"], 503);
     wait_ready(&api, &node.url, 503).await;
+    // Open streams end (after the `retry:` advice they got at the start) instead of hanging.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while futures::StreamExt::next(&mut stream).await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream stayed open while Redis was unreachable"
+    );
     // The pause ends: the same retry is accepted, without restarting the node.
     wait_ready(&api, &node.url, 200).await;
     let (s, v) = api
