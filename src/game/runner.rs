@@ -27,7 +27,7 @@ const LINGER: Duration = Duration::from_secs(600);
 /// Shared mode: how often the lease is taken or renewed.
 const LEASE_EVERY: Duration = Duration::from_millis(1_000);
 /// Shared mode: how often this node's presence entries are renewed.
-const PRESENCE_EVERY: Duration = Duration::from_secs(10);
+const PRESENCE_EVERY: Duration = Duration::from_secs(5);
 
 fn instant_at(ms: Millis) -> Instant {
     // One extra millisecond: the timer must not fire before the wall-clock deadline.

@@ -19,7 +19,7 @@ use crate::live::redis::RedisLive;
 /// How long a lease lasts without renewal: a dead holder's sessions move within this.
 pub const LEASE_MS: u64 = 3_000;
 /// How long a node's presence entries live without renewal.
-pub const PRESENCE_TTL_MS: Millis = 30_000;
+pub const PRESENCE_TTL_MS: Millis = 20_000;
 
 fn unavailable(e: Error) -> LiveError {
     LiveError::Unavailable(format!("redis: {e}"))

@@ -144,3 +144,56 @@ async fn a_killed_node_loses_nothing() {
         .sum();
     assert_eq!(total, awarded);
 }
+
+/// Users connected only to a node that dies drop out of `online` everywhere, in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_users_go_offline() {
+    let Some((cluster, _redis)) = cluster().await else {
+        return;
+    };
+    let a = cluster.start_node("alive").await;
+    let mut b = cluster.start_node("doomed").await;
+    let api = Api::new();
+    let (host, _) = api.guest(&a.url, "Host").await;
+    let quiz = api.quiz(&a.url, &host, 1, 60_000).await;
+    let code = api.session(&a.url, &host, &quiz).await;
+    let (player, _) = api.guest(&a.url, "Ana").await;
+    api.call(
+        "POST",
+        &format!("{}/api/v1/sessions/{code}/join", a.url),
+        Some(&player),
+        None,
+    )
+    .await;
+    let mut watch = sse(&api, &a.url, &host, &code, None).await;
+    let _on_b = sse(&api, &b.url, &player, &code, None).await;
+    let seen = until_presence(&mut watch, 1).await;
+    assert!(seen, "the player on node b shows as online on node a");
+    b.child.start_kill().unwrap();
+    b.child.wait().await.unwrap();
+    let killed = std::time::Instant::now();
+    assert!(until_presence(&mut watch, 0).await, "online never fell");
+    let took = killed.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "online fell after {took:?}"
+    );
+}
+
+/// Reads until a `presence` event with `online == n` (within 40 s).
+async fn until_presence(
+    stream: &mut (impl futures::Stream<Item = super::harness::Event> + Unpin),
+    n: u64,
+) -> bool {
+    use futures::StreamExt;
+    tokio::time::timeout(std::time::Duration::from_secs(40), async {
+        while let Some(e) = stream.next().await {
+            if e.event == "presence" && e.data["online"] == n {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false)
+}
