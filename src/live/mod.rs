@@ -108,6 +108,30 @@ pub struct SessionResults {
     pub answers: Vec<AnswerRow>,
 }
 
+/// Final standings of every player who ever joined, in leaderboard order.
+pub fn standings<'a>(
+    players: impl IntoIterator<Item = (&'a str, &'a str, crate::domain::leaderboard::Position)>,
+) -> Vec<Standing> {
+    let mut board = crate::domain::leaderboard::Board::default();
+    let mut names = std::collections::HashMap::new();
+    for (user, name, position) in players {
+        board.set(user, position);
+        names.insert(user, name);
+    }
+    board
+        .page(0, usize::MAX)
+        .into_iter()
+        .map(|r| Standing {
+            rank: r.rank,
+            display_name: names
+                .get(r.user_id.as_str())
+                .map_or_else(String::new, |n| (*n).to_owned()),
+            user_id: r.user_id,
+            score: r.score,
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
     pub rank: u32,

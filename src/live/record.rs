@@ -17,8 +17,7 @@ use crate::domain::standing;
 use crate::domain::{Millis, SessionCode, UserId, rfc3339};
 
 use super::{
-    AnswerInput, AnswerOutcome, AnswerRow, LiveError, LogEntry, Replay, SessionResults, Standing,
-    event_id,
+    AnswerInput, AnswerOutcome, AnswerRow, LiveError, LogEntry, Replay, SessionResults, event_id,
 };
 
 pub const TOP: usize = 10;
@@ -516,32 +515,19 @@ impl SessionRecord {
 
     pub fn results(&self) -> Option<SessionResults> {
         let finished_at = self.phase.finished_at?;
-        let mut everyone = Board::default();
-        for (user, p) in &self.players {
-            everyone.set(
-                user,
-                Position {
-                    score: p.score,
-                    reached: p.reached,
-                },
-            );
-        }
+        let standings = super::standings(self.players.iter().map(|(user, p)| {
+            let position = Position {
+                score: p.score,
+                reached: p.reached,
+            };
+            (user.as_str(), p.display_name.as_str(), position)
+        }));
         let name = |u: &str| {
             self.players
                 .get(u)
                 .map(|p| p.display_name.clone())
                 .unwrap_or_default()
         };
-        let standings = everyone
-            .page(0, usize::MAX)
-            .into_iter()
-            .map(|r| Standing {
-                rank: r.rank,
-                display_name: name(&r.user_id),
-                user_id: r.user_id,
-                score: r.score,
-            })
-            .collect();
         let mut answers: Vec<&AnswerRecord> =
             self.answers.iter().flat_map(|a| a.values()).collect();
         answers.sort_by_key(|a| (a.index, a.seq));

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::record::{QuizPlan, TOP, opened_event};
 use super::{
     AnswerInput, AnswerOutcome, AnswerRow, Applied, Clock, Joined, LiveError, LiveState, LogEntry,
-    NewSession, Replay, SessionResults, Standing, event_id,
+    NewSession, Replay, SessionResults, event_id,
 };
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, LeaderboardEntry, Score, SessionState, You,
@@ -812,31 +812,18 @@ impl LiveState for RedisLive {
         let info = self.info(code).await?;
         let (phase, players, answers, answer_users) = self.all(code).await?;
         let finished_at = phase.finished_at.ok_or(LiveError::NotFinished)?;
-        let mut everyone = Board::default();
+        let standings = super::standings(players.iter().map(|(user, p)| {
+            let position = Position {
+                score: p.s,
+                reached: p.r,
+            };
+            (user.as_str(), p.n.as_str(), position)
+        }));
         let names: HashMap<&str, &str> = players
             .iter()
             .map(|(u, p)| (u.as_str(), p.n.as_str()))
             .collect();
-        for (user, p) in &players {
-            everyone.set(
-                user,
-                Position {
-                    score: p.s,
-                    reached: p.r,
-                },
-            );
-        }
         let name = |u: &str| names.get(u).map(|n| (*n).to_owned()).unwrap_or_default();
-        let standings = everyone
-            .page(0, usize::MAX)
-            .into_iter()
-            .map(|r| Standing {
-                rank: r.rank,
-                display_name: name(&r.user_id),
-                user_id: r.user_id,
-                score: r.score,
-            })
-            .collect();
         let mut rows: Vec<(&AnswerJson, &String)> = answers.iter().zip(&answer_users).collect();
         rows.sort_by_key(|(a, _)| (a.index, a.seq));
         let answers = rows
