@@ -20,67 +20,26 @@ use uuid::Uuid;
 
 use super::record::{QuizPlan, TOP, opened_event};
 use super::{
-    AnswerInput, AnswerOutcome, AnswerRow, Applied, Clock, Joined, LiveError, LiveState, LogEntry,
+    AnswerInput, AnswerOutcome, AnswerRow, Applied, Clock, Joined, LiveError, LiveState,
     NewSession, Replay, SessionResults, event_id,
 };
 use crate::domain::event::{
-    AnswerCounts, AnswerResult, EventKind, Leaderboard, LeaderboardEntry, Score, SessionState, You,
+    AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState, You,
 };
 use crate::domain::leaderboard::{Board, Position};
-use crate::domain::quiz::Quiz;
-use crate::domain::scoring::{Streak, score_answer};
+
+use crate::domain::scoring::score_answer;
 use crate::domain::session::{Command, Phase, Status, Step};
-use crate::domain::standing::{self, PlayerStanding};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
 
-const SHIFT: f64 = 4_294_967_296.0;
-
-fn unavailable(e: Error) -> LiveError {
-    LiveError::Unavailable(format!("redis: {e}"))
-}
-
-/// What never changes about a session, cached per node.
-#[derive(Clone)]
-struct Info {
-    quiz: Arc<Quiz>,
-    host_id: String,
-    auto_advance: bool,
-    epoch: u64,
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct PlayerJson {
-    n: String,
-    j: u64,
-    l: bool,
-    s: u32,
-    r: u64,
-    c: u32,
-    x: i64,
-    #[serde(default)]
-    a: bool,
-}
-
-impl PlayerJson {
-    fn streak(&self) -> Streak {
-        Streak {
-            count: self.c,
-            last_index: u32::try_from(self.x).ok(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct AnswerJson {
-    index: u32,
-    choice: u32,
-    nonce: Option<String>,
-    answer_ms: u64,
-    accepted_at: Millis,
-    seq: u64,
-    result: AnswerResult,
-}
+mod model;
+mod viewer;
+use model::{
+    AnswerJson, Info, PlayerJson, answer_outcome, decode, parse_log, parse_page, status_of, text,
+    unavailable,
+};
+use viewer::ViewerRead;
 
 struct Scripts {
     create: Script,
@@ -100,14 +59,6 @@ pub struct RedisLive {
     scripts: Scripts,
 }
 
-fn decode<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, LiveError> {
-    serde_json::from_str(raw).map_err(|e| LiveError::Unavailable(format!("bad data in redis: {e}")))
-}
-
-fn text(v: &Value) -> Option<String> {
-    if v.is_null() { None } else { v.as_string() }
-}
-
 impl RedisLive {
     pub fn new(client: Client, prefix: &str, store: Arc<dyn Store>, auto_advance_ms: u32) -> Self {
         Self {
@@ -117,12 +68,12 @@ impl RedisLive {
             auto_advance_ms,
             info: Mutex::new(HashMap::new()),
             scripts: Scripts {
-                create: Script::from_lua(include_str!("lua/create.lua")),
-                join: Script::from_lua(include_str!("lua/join.lua")),
-                leave: Script::from_lua(include_str!("lua/leave.lua")),
-                answer: Script::from_lua(include_str!("lua/answer.lua")),
-                apply: Script::from_lua(include_str!("lua/apply.lua")),
-                read: Script::from_lua(include_str!("lua/read.lua")),
+                create: Script::from_lua(include_str!("../lua/create.lua")),
+                join: Script::from_lua(include_str!("../lua/join.lua")),
+                leave: Script::from_lua(include_str!("../lua/leave.lua")),
+                answer: Script::from_lua(include_str!("../lua/answer.lua")),
+                apply: Script::from_lua(include_str!("../lua/apply.lua")),
+                read: Script::from_lua(include_str!("../lua/read.lua")),
             },
         }
     }
@@ -262,136 +213,6 @@ impl RedisLive {
         }
         Ok((phase, players, answers, answer_users))
     }
-}
-
-fn parse_page(v: &[Value], offset: usize) -> Leaderboard {
-    let players = v.first().and_then(Value::as_i64).unwrap_or(0) as u32;
-    let first_rank = v.get(1).and_then(Value::as_i64).unwrap_or(0) as u32;
-    let rows: Vec<String> = v
-        .get(2)
-        .map(|r| r.clone().into_array().iter().filter_map(text).collect())
-        .unwrap_or_default();
-    let names: Vec<String> = v
-        .get(3)
-        .map(|r| {
-            r.clone()
-                .into_array()
-                .iter()
-                .map(|n| text(n).unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut entries = Vec::with_capacity(rows.len() / 2);
-    let mut rank = first_rank;
-    let mut prev = None;
-    for (i, pair) in rows.chunks(2).enumerate() {
-        let [user, composite] = pair else { continue };
-        let score = (composite.parse::<f64>().unwrap_or(0.0) / SHIFT).floor() as u32;
-        if prev.is_some_and(|p| p != score) {
-            rank = (offset + i + 1) as u32;
-        }
-        prev = Some(score);
-        entries.push(LeaderboardEntry {
-            rank,
-            user_id: user.clone(),
-            display_name: names.get(i).cloned().unwrap_or_default(),
-            score,
-        });
-    }
-    Leaderboard { players, entries }
-}
-
-fn status_of(reply: &Value) -> String {
-    match reply {
-        Value::Array(items) => items.first().and_then(text).unwrap_or_default(),
-        other => text(other).unwrap_or_default(),
-    }
-}
-
-fn answer_outcome(first: AnswerJson, nonce: &Option<String>) -> AnswerOutcome {
-    if nonce.is_some() && first.nonce == *nonce {
-        AnswerOutcome::Replayed(first.result)
-    } else {
-        AnswerOutcome::Conflict(first.result)
-    }
-}
-
-impl RedisLive {
-    /// The viewer read: phase, the player (if any), rank, and the snapshot pieces.
-    async fn viewer(
-        &self,
-        code: SessionCode,
-        user: &str,
-        with_top: bool,
-    ) -> Result<ViewerRead, LiveError> {
-        let v = self
-            .read(
-                code,
-                vec![
-                    "viewer".into(),
-                    user.to_owned(),
-                    if with_top { "1" } else { "0" }.into(),
-                ],
-            )
-            .await?;
-        let phase: Phase = decode(&text(&v[0]).unwrap_or_default())?;
-        let player = match text(&v[1]) {
-            Some(raw) => Some(decode::<PlayerJson>(&raw)?),
-            None => None,
-        };
-        let answer = |i: usize| -> Result<Option<AnswerJson>, LiveError> {
-            text(&v[i])
-                .map(|raw| decode::<AnswerJson>(&raw))
-                .transpose()
-        };
-        let top = match v.get(5) {
-            Some(Value::Array(items)) => Some(parse_page(items, 0)),
-            _ => None,
-        };
-        Ok(ViewerRead {
-            rank: v[2].as_i64().unwrap_or(0) as u32,
-            now_answer: answer(3)?,
-            prev_answer: answer(4)?,
-            top,
-            logseq: v.get(6).and_then(Value::as_i64).unwrap_or(0) as u64,
-            phase,
-            player,
-        })
-    }
-
-    fn snapshot(info: &Info, r: &ViewerRead) -> Option<Score> {
-        let p = r.player.as_ref()?;
-        let answered_open = r.now_answer.is_some();
-        let settled = standing::settled_index(&r.phase, answered_open).map(|i| {
-            let answer = if Some(i) == r.phase.question_index {
-                r.now_answer.as_ref()
-            } else {
-                r.prev_answer.as_ref()
-            };
-            (
-                i,
-                info.quiz.questions[i as usize].id,
-                answer.map(|a| &a.result),
-            )
-        });
-        let standing = PlayerStanding {
-            score: p.s,
-            streak: p.streak(),
-            rank: r.rank,
-            answered_any: p.a,
-        };
-        Some(standing::snapshot(&standing, settled))
-    }
-}
-
-struct ViewerRead {
-    phase: Phase,
-    player: Option<PlayerJson>,
-    rank: u32,
-    now_answer: Option<AnswerJson>,
-    prev_answer: Option<AnswerJson>,
-    top: Option<Leaderboard>,
-    logseq: u64,
 }
 
 #[async_trait]
@@ -921,19 +742,4 @@ impl LiveState for RedisLive {
         let _: Value = self.client.ping(None).await.map_err(unavailable)?;
         Ok(())
     }
-}
-
-/// Log entries from `seq, event, data` triples.
-fn parse_log(epoch: u64, items: &[String]) -> Vec<LogEntry> {
-    items
-        .chunks(3)
-        .filter_map(|t| {
-            let [seq, event, data] = t else { return None };
-            Some(LogEntry {
-                id: event_id(epoch, seq.parse().ok()?),
-                kind: EventKind::from_name(event)?,
-                data: data.as_str().into(),
-            })
-        })
-        .collect()
 }
