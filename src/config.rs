@@ -100,11 +100,13 @@ pub enum LogFormat {
 
 impl Config {
     /// A configuration for tests and embedding: port 0 on loopback, the given SQLite file,
-    /// a fixed secret, defaults otherwise.
+    /// in-process live state, a fixed secret, defaults otherwise.
     pub fn for_sqlite_file(path: &std::path::Path) -> Self {
         let mut config = Config::parse_from(["quizcast"]);
         config.addr = "127.0.0.1:0".parse().expect("static address");
         config.database_url = format!("sqlite://{}", path.display());
+        // Embedded, whatever the environment says.
+        config.redis_url = None;
         config.jwt_secret = Some("test-secret-test-secret-test-secret".into());
         config
     }
