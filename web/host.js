@@ -214,8 +214,7 @@ class HostGame {
   async loadRoster() {
     this.rosterLoaded = true;
     try {
-      const lb = await request('GET', sessionPath(this.code, '/leaderboard?limit=100'), { token: this.auth.token });
-      for (const e of lb.entries || []) if (!this.model.roster.has(e.user_id)) this.model.roster.set(e.user_id, e.display_name);
+      await this.model.loadRoster(this.code, this.auth.token);
       this.stageKey = null;
       this.render('roster');
     } catch {

@@ -2,7 +2,7 @@
 // countdown, the reveal, and the leaderboard, in type readable from the back of the room.
 // It only watches: it never joins the game.
 
-import { ApiError, currentAuth, guestLogin, hostedAuth, request, sessionPath, sleep } from './api.js';
+import { ApiError, currentAuth, guestLogin, hostedAuth, sleep } from './api.js';
 import { fill, h, plural, setTitle } from './dom.js';
 import { LiveConnection, requestedTransport } from './live.js';
 import {
@@ -96,8 +96,7 @@ class ScreenGame {
   async loadRoster() {
     this.rosterLoaded = true;
     try {
-      const lb = await request('GET', sessionPath(this.code, '/leaderboard?limit=100'), { token: this.auth.token });
-      for (const e of lb.entries || []) if (!this.model.roster.has(e.user_id)) this.model.roster.set(e.user_id, e.display_name);
+      await this.model.loadRoster(this.code, this.auth.token);
       this.stageKey = null;
       this.render('roster');
     } catch {

@@ -1,7 +1,7 @@
 // One session as the page knows it: a model that every live event (from SSE or long-poll)
 // updates, plus the pieces of UI the player, host and big-screen views share.
 
-import { clock } from './api.js';
+import { clock, request, sessionPath } from './api.js';
 import { LETTERS, announce, fill, h, icon, ordinal, plural, shape } from './dom.js';
 
 export class SessionModel {
@@ -29,6 +29,12 @@ export class SessionModel {
   on(fn) {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Who is already in: every player is on the leaderboard (0 points before the start). */
+  async loadRoster(code, token) {
+    const lb = await request('GET', sessionPath(code, '/leaderboard?limit=100'), { token });
+    for (const e of lb.entries || []) if (!this.roster.has(e.user_id)) this.roster.set(e.user_id, e.display_name);
   }
 
   emit(kind) {
