@@ -137,6 +137,10 @@ impl Quiz {
         self.questions.get(index as usize)
     }
 
+    pub fn question_by_id(&self, id: Uuid) -> Option<&Question> {
+        self.questions.iter().find(|q| q.id == id)
+    }
+
     pub fn question_count(&self) -> u32 {
         self.questions.len() as u32
     }

@@ -243,12 +243,7 @@ impl SessionRecord {
         if player.left {
             return Err(LiveError::NotPlayer);
         }
-        let Some(question) = self
-            .quiz
-            .questions
-            .iter()
-            .find(|q| q.id == input.question_id)
-        else {
+        let Some(question) = self.quiz.question_by_id(input.question_id) else {
             return Err(LiveError::NotOpen(
                 "question_id is not a question of this session",
             ));
@@ -356,9 +351,7 @@ impl SessionRecord {
     /// Where the player's answer to `question_id` becomes durable (0: it already is).
     pub fn journal_pos_of(&self, question_id: uuid::Uuid, user: &str) -> u64 {
         self.quiz
-            .questions
-            .iter()
-            .find(|q| q.id == question_id)
+            .question_by_id(question_id)
             .and_then(|q| self.answer_record(q.index, user))
             .map_or(0, |a| a.journal_pos)
     }

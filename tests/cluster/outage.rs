@@ -42,6 +42,13 @@ async fn wait_ready(api: &Api, node: &str, want: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outages_mean_quick_503s_and_recovery() {
+    // Every step is bounded, but a stuck step must fail the run, never hang it.
+    tokio::time::timeout(Duration::from_secs(150), outage_scenario())
+        .await
+        .expect("the outage scenario finished within 150 s");
+}
+
+async fn outage_scenario() {
     let Some(database_url) = fresh_postgres().await else {
         return;
     };
@@ -52,6 +59,7 @@ async fn redis_outages_mean_quick_503s_and_recovery() {
             let mut server = private_redis(port);
             let url = format!("redis://127.0.0.1:{port}");
             let client = Builder::from_config(Config::from_url(&url).unwrap())
+                .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(5))
                 .build()
                 .unwrap();
             for _ in 0..100 {
@@ -168,6 +176,7 @@ async fn redis_outages_mean_quick_503s_and_recovery() {
     }
     let code = created.expect("sessions can be created again");
     let after = Builder::from_config(Config::from_url(&cluster.redis_url).unwrap())
+        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(5))
         .build()
         .unwrap();
     after.init().await.unwrap();

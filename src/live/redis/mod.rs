@@ -338,12 +338,7 @@ impl LiveState for RedisLive {
         now: Millis,
     ) -> Result<AnswerOutcome, LiveError> {
         let info = self.info(code).await?;
-        let Some(q) = info
-            .quiz
-            .questions
-            .iter()
-            .find(|q| q.id == input.question_id)
-        else {
+        let Some(q) = info.quiz.question_by_id(input.question_id) else {
             return Err(LiveError::NotOpen(
                 "question_id is not a question of this session",
             ));
