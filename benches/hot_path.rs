@@ -32,6 +32,7 @@ fn top10() -> Leaderboard {
                 score: 2_500 - i * 10,
             })
             .collect(),
+        version: 20_000,
     }
 }
 

@@ -98,6 +98,10 @@ pub struct Leaderboard {
     /// Players in the session (joined and not left).
     pub players: u32,
     pub entries: Vec<LeaderboardEntry>,
+    /// Grows with every join and every scored answer in the session; this board reflects
+    /// every answer whose `version` is at most this.
+    #[serde(default)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -154,6 +158,10 @@ pub struct AnswerResult {
     pub rank: u32,
     /// Correct answers in a row, including this one.
     pub streak: u32,
+    /// This answer's place in the session's changes: a `leaderboard` whose `version` is at
+    /// least this one reflects it.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// The open (or just revealed) question inside `session_state`.

@@ -53,7 +53,24 @@ struct Runner {
     online: Vec<String>,
 }
 
+/// Counts the sessions this node runs, for as long as their runner lives.
+struct LiveGauge;
+
+impl LiveGauge {
+    fn start() -> Self {
+        metrics::gauge!("quizcast_sessions_live").increment(1.0);
+        LiveGauge
+    }
+}
+
+impl Drop for LiveGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("quizcast_sessions_live").decrement(1.0);
+    }
+}
+
 pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_from: u64) {
+    let _live = LiveGauge::start();
     let shared = game.shared.clone();
     let mut r = Runner {
         topic: game.hub.topic(code),
@@ -84,6 +101,8 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
     // Embedded: this node owns every clock. Shared: whoever holds the lease.
     let mut owner = shared.is_none();
     let (mut lb_dirty, mut presence_dirty) = (true, true);
+    // The oldest change waiting for a `leaderboard`, for the answer→broadcast histogram.
+    let mut lb_since: Option<Instant> = None;
     // Each kind has its own window: a presence event never holds back a leaderboard.
     let (mut last_lb, mut last_presence) = (Instant::now() - COALESCE, Instant::now() - COALESCE);
     let mut lease_at = Instant::now();
@@ -140,6 +159,12 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
                 let (lb_sent, presence_sent) = r.flush(do_lb, do_presence).await;
                 if lb_sent {
                     last_lb = now;
+                    if let Some(since) = lb_since.take() {
+                        metrics::histogram!("quizcast_answer_broadcast_seconds")
+                            .record(since.elapsed().as_secs_f64());
+                    }
+                } else if do_lb {
+                    lb_since = None;
                 }
                 if presence_sent {
                     last_presence = now;
@@ -187,7 +212,10 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
             r.follow_log().await;
         }
         r.deliver_scores(signals.take_scores()).await;
-        lb_dirty |= signals.take_leaderboard();
+        if let Some(since) = signals.take_leaderboard() {
+            lb_dirty = true;
+            lb_since.get_or_insert(since);
+        }
         if let Some(delta) = signals.take_presence() {
             merge(&mut r.pending, delta);
             presence_dirty = true;

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::domain::event::Member;
 
@@ -22,6 +23,8 @@ pub struct Signals {
     pub wake: Notify,
     state: AtomicBool,
     leaderboard: AtomicBool,
+    /// When the oldest change not yet in a sent `leaderboard` was heard of (for metrics).
+    leaderboard_since: Mutex<Option<Instant>>,
     presence: Mutex<PresenceDelta>,
     /// Shared mode: the session's log, members or other nodes' presence changed.
     log: AtomicBool,
@@ -38,8 +41,16 @@ impl Signals {
     }
 
     pub fn leaderboard_changed(&self) {
-        self.leaderboard.store(true, Ordering::Release);
+        self.mark_leaderboard();
         self.wake.notify_one();
+    }
+
+    fn mark_leaderboard(&self) {
+        self.leaderboard_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(Instant::now);
+        self.leaderboard.store(true, Ordering::Release);
     }
 
     pub fn log_changed(&self) {
@@ -116,7 +127,7 @@ impl Signals {
     fn with_delta(&self, f: impl FnOnce(&mut PresenceDelta)) {
         f(&mut self.presence.lock().unwrap_or_else(|e| e.into_inner()));
         // Membership changes move the leaderboard's `players` too.
-        self.leaderboard.store(true, Ordering::Release);
+        self.mark_leaderboard();
         self.wake.notify_one();
     }
 
@@ -124,8 +135,17 @@ impl Signals {
         self.state.swap(false, Ordering::AcqRel)
     }
 
-    pub fn take_leaderboard(&self) -> bool {
-        self.leaderboard.swap(false, Ordering::AcqRel)
+    /// Whether the leaderboard changed, and since when.
+    pub fn take_leaderboard(&self) -> Option<Instant> {
+        if !self.leaderboard.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let since = self
+            .leaderboard_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        Some(since.unwrap_or_else(Instant::now))
     }
 
     /// The names gathered since the last call, or `None` when nobody came or went.

@@ -37,8 +37,42 @@ impl Transport {
 }
 
 struct Subscriber {
-    user: UserId,
+    user: Arc<str>,
     tx: mpsc::Sender<Frame>,
+}
+
+/// A topic's subscribers, indexed by user too: a private event costs O(that user's
+/// connections), not O(everyone in the session).
+#[derive(Default)]
+struct Subscribers {
+    all: HashMap<u64, Subscriber>,
+    by_user: HashMap<Arc<str>, Vec<u64>>,
+}
+
+impl Subscribers {
+    fn insert(&mut self, id: u64, user: Arc<str>, tx: mpsc::Sender<Frame>) {
+        self.by_user.entry(user.clone()).or_default().push(id);
+        self.all.insert(id, Subscriber { user, tx });
+    }
+
+    fn remove(&mut self, id: u64) {
+        let Some(sub) = self.all.remove(&id) else {
+            return;
+        };
+        if let Some(ids) = self.by_user.get_mut(&sub.user) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_user.remove(&sub.user);
+            }
+        }
+    }
+
+    fn clear(&mut self) -> usize {
+        let n = self.all.len();
+        self.all.clear();
+        self.by_user.clear();
+        n
+    }
 }
 
 #[derive(Default)]
@@ -49,7 +83,7 @@ struct Snapshots {
 
 /// One session's topic on this node.
 pub struct Topic {
-    subscribers: Mutex<HashMap<u64, Subscriber>>,
+    subscribers: Mutex<Subscribers>,
     snapshots: Mutex<Snapshots>,
     presence: Mutex<Tracker>,
     /// Woken when who is connected changes, so the session's runner can send `presence`.
@@ -63,7 +97,7 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Topic {
     fn new() -> Self {
         Self {
-            subscribers: Mutex::new(HashMap::new()),
+            subscribers: Mutex::new(Subscribers::default()),
             snapshots: Mutex::new(Snapshots::default()),
             presence: Mutex::new(Tracker::default()),
             presence_changed: Notify::new(),
@@ -72,22 +106,28 @@ impl Topic {
 
     /// Sends to every subscriber (or only `user`'s); drops those whose queue is full.
     fn fan_out(&self, frame: &Frame, only: Option<&str>) -> usize {
+        let started = std::time::Instant::now();
         let mut subs = guard(&self.subscribers);
         let mut delivered = 0;
         let mut slow = Vec::new();
-        for (id, sub) in subs.iter() {
-            if only.is_some_and(|u| u != sub.user) {
-                continue;
-            }
-            match sub.tx.try_send(frame.clone()) {
-                Ok(()) => delivered += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+        let mut send = |id: u64, sub: &Subscriber| match sub.tx.try_send(frame.clone()) {
+            Ok(()) => delivered += 1,
+            Err(mpsc::error::TrySendError::Full(_)) => slow.push(id),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        };
+        match only {
+            None => subs.all.iter().for_each(|(id, sub)| send(*id, sub)),
+            Some(user) => {
+                for id in subs.by_user.get(user).into_iter().flatten() {
+                    if let Some(sub) = subs.all.get(id) {
+                        send(*id, sub);
+                    }
+                }
             }
         }
         for id in &slow {
             // Dropping the sender ends the stream once the queue drains.
-            subs.remove(id);
+            subs.remove(*id);
         }
         drop(subs);
         if !slow.is_empty() {
@@ -95,6 +135,9 @@ impl Topic {
                 .increment(slow.len() as u64);
         }
         metrics::counter!("quizcast_events_delivered_total").increment(delivered as u64);
+        if only.is_none() {
+            metrics::histogram!("quizcast_fanout_seconds").record(started.elapsed().as_secs_f64());
+        }
         delivered
     }
 
@@ -120,18 +163,15 @@ impl Topic {
     /// Ends every stream of this topic (their clients reconnect, as the `retry:` advice they
     /// got says, and resume from their last id); used when live state is unreachable.
     pub fn disconnect_all(&self) -> usize {
-        let mut subs = guard(&self.subscribers);
-        let n = subs.len();
-        subs.clear();
-        n
+        guard(&self.subscribers).clear()
     }
 
     pub fn has_subscriber(&self, user: &str) -> bool {
-        guard(&self.subscribers).values().any(|s| s.user == user)
+        guard(&self.subscribers).by_user.contains_key(user)
     }
 
     pub fn subscriber_count(&self) -> usize {
-        guard(&self.subscribers).len()
+        guard(&self.subscribers).all.len()
     }
 }
 
@@ -153,7 +193,7 @@ pub struct Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        guard(&self.topic.subscribers).remove(&self.id);
+        guard(&self.topic.subscribers).remove(self.id);
         let changed = guard(&self.topic.presence).disconnect(&self.user);
         if changed {
             self.topic.presence_changed.notify_one();
@@ -190,13 +230,7 @@ impl Hub {
         let topic = self.topic(code);
         let (tx, rx) = mpsc::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        guard(&topic.subscribers).insert(
-            id,
-            Subscriber {
-                user: user.to_owned(),
-                tx,
-            },
-        );
+        guard(&topic.subscribers).insert(id, Arc::from(user), tx);
         if guard(&topic.presence).connect(user) {
             topic.presence_changed.notify_one();
         }

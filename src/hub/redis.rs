@@ -14,7 +14,7 @@ use fred::types::scripts::Script;
 use crate::domain::event::{Member, Score};
 use crate::domain::{Millis, SessionCode, UserId};
 use crate::live::LiveError;
-use crate::live::redis::RedisLive;
+use crate::live::redis::{RedisLive, timed};
 
 /// How long a lease lasts without renewal: a dead holder's sessions move within this.
 pub const LEASE_MS: u64 = 3_000;
@@ -81,15 +81,16 @@ impl Shared {
 
     /// Takes or renews the session's lease; `true` while this node holds it.
     pub async fn lease(&self, code: SessionCode) -> Result<bool, LiveError> {
-        let held: i64 = self
-            .lease
-            .evalsha_with_reload(
+        let held: i64 = timed(
+            "lease",
+            self.lease.evalsha_with_reload(
                 &self.client,
                 vec![self.live.key(code, "lease")],
                 vec![self.node.clone(), LEASE_MS.to_string()],
-            )
-            .await
-            .map_err(unavailable)?;
+            ),
+        )
+        .await
+        .map_err(unavailable)?;
         Ok(held == 1)
     }
 
@@ -106,10 +107,16 @@ impl Shared {
             self.node.clone(),
         ];
         args.extend(changes);
-        self.presence
-            .evalsha_with_reload(&self.client, vec![self.live.key(code, "presence")], args)
-            .await
-            .map_err(unavailable)
+        timed(
+            "presence",
+            self.presence.evalsha_with_reload(
+                &self.client,
+                vec![self.live.key(code, "presence")],
+                args,
+            ),
+        )
+        .await
+        .map_err(unavailable)
     }
 
     /// Joins and leaves after `last` (or, with `None`, only the newest position).
@@ -118,15 +125,16 @@ impl Shared {
         code: SessionCode,
         last: Option<&str>,
     ) -> Result<(String, Vec<(bool, Member)>), LiveError> {
-        let reply: Vec<String> = self
-            .members
-            .evalsha_with_reload(
+        let reply: Vec<String> = timed(
+            "members",
+            self.members.evalsha_with_reload(
                 &self.client,
                 vec![self.live.key(code, "members")],
                 vec![last.unwrap_or("").to_owned()],
-            )
-            .await
-            .map_err(unavailable)?;
+            ),
+        )
+        .await
+        .map_err(unavailable)?;
         let mut items = reply.into_iter();
         let newest = items.next().unwrap_or_else(|| "0-0".into());
         let rest: Vec<String> = items.collect();
@@ -165,7 +173,7 @@ impl Shared {
                 .await
                 .map_err(unavailable)?;
         }
-        let _: Vec<Value> = pipeline.all().await.map_err(unavailable)?;
+        let _: Vec<Value> = timed("scores", pipeline.all()).await.map_err(unavailable)?;
         Ok(())
     }
 

@@ -280,6 +280,7 @@ impl SessionRecord {
                 score: 0,
                 rank: 0,
                 streak: 0,
+                version: 0,
             },
         };
         let result = self.score(record);
@@ -331,6 +332,7 @@ impl SessionRecord {
                 score,
                 rank: self.board.rank_of_score(score),
                 streak: scored.streak.count,
+                version: record.seq,
             };
         }
         let result = record.result.clone();
@@ -438,6 +440,7 @@ impl SessionRecord {
         Leaderboard {
             players: self.active_players(),
             entries,
+            version: self.next_seq - 1,
         }
     }
 

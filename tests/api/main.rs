@@ -19,3 +19,4 @@ mod results;
 mod rules;
 #[path = "../common/services.rs"]
 mod services;
+mod versions;

@@ -37,6 +37,7 @@ local record = cjson.decode(ARGV[5])
 record.seq = seq
 record.result.score = p.s
 record.result.rank = rank
+record.result.version = seq
 local out = cjson.encode(record)
 redis.call('HSET', KEYS[5], key, out)
 local snap = cjson.decode(ARGV[12])

@@ -16,7 +16,8 @@ local function page(offset, limit)
   end
   local first = 0
   if #rows > 0 then first = rank_of(math.floor(tonumber(rows[2]) / 4294967296)) end
-  return { redis.call('ZCARD', KEYS[4]), first, rows, names }
+  return { redis.call('ZCARD', KEYS[4]), first, rows, names,
+    tonumber(redis.call('HGET', KEYS[1], 'seq')) }
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if mode == 'page' then

@@ -96,12 +96,14 @@ impl RedisLive {
     }
 
     async fn read(&self, code: SessionCode, args: Vec<String>) -> Result<Vec<Value>, LiveError> {
-        let v: Value = self
-            .scripts
-            .read
-            .evalsha_with_reload(&self.client, self.read_keys(code), args)
-            .await
-            .map_err(unavailable)?;
+        let v: Value = timed(
+            "read",
+            self.scripts
+                .read
+                .evalsha_with_reload(&self.client, self.read_keys(code), args),
+        )
+        .await
+        .map_err(unavailable)?;
         if v.is_null() {
             return Err(LiveError::NotFound);
         }
@@ -220,10 +222,9 @@ impl LiveState for RedisLive {
     async fn create(&self, s: NewSession) -> Result<(), LiveError> {
         let epoch = (s.created_at / 1000).max(1) as u64;
         let phase = serde_json::to_string(&Phase::lobby()).unwrap_or_default();
-        let created: i64 = self
-            .scripts
-            .create
-            .evalsha_with_reload(
+        let created: i64 = timed(
+            "create",
+            self.scripts.create.evalsha_with_reload(
                 &self.client,
                 vec![self.key(s.code, "meta"), self.key(s.code, "phase")],
                 vec![
@@ -235,9 +236,10 @@ impl LiveState for RedisLive {
                     s.created_at.to_string(),
                     phase,
                 ],
-            )
-            .await
-            .map_err(unavailable)?;
+            ),
+        )
+        .await
+        .map_err(unavailable)?;
         if created == 0 {
             return Err(LiveError::CodeTaken);
         }
@@ -260,6 +262,7 @@ impl LiveState for RedisLive {
         let top = r.top.clone().unwrap_or(Leaderboard {
             players: 0,
             entries: Vec::new(),
+            version: 0,
         });
         let you = Self::snapshot(&info, &r).and_then(|score| {
             let p = r.player.as_ref()?;
@@ -301,12 +304,16 @@ impl LiveState for RedisLive {
         name: &DisplayName,
     ) -> Result<Joined, LiveError> {
         let keys = ["meta", "phase", "players", "board", "members"].map(|p| self.key(code, p));
-        let reply: String = self
-            .scripts
-            .join
-            .evalsha_with_reload(&self.client, keys.to_vec(), vec![user, name.as_str()])
-            .await
-            .map_err(unavailable)?;
+        let reply: String = timed(
+            "join",
+            self.scripts.join.evalsha_with_reload(
+                &self.client,
+                keys.to_vec(),
+                vec![user, name.as_str()],
+            ),
+        )
+        .await
+        .map_err(unavailable)?;
         match reply.as_str() {
             "CHANGED" => Ok(Joined { changed: true }),
             "SAME" => Ok(Joined { changed: false }),
@@ -318,12 +325,14 @@ impl LiveState for RedisLive {
 
     async fn leave(&self, code: SessionCode, user: &str) -> Result<bool, LiveError> {
         let keys = ["meta", "players", "board", "members"].map(|p| self.key(code, p));
-        let reply: String = self
-            .scripts
-            .leave
-            .evalsha_with_reload(&self.client, keys.to_vec(), vec![user])
-            .await
-            .map_err(unavailable)?;
+        let reply: String = timed(
+            "leave",
+            self.scripts
+                .leave
+                .evalsha_with_reload(&self.client, keys.to_vec(), vec![user]),
+        )
+        .await
+        .map_err(unavailable)?;
         match reply.as_str() {
             "CHANGED" => Ok(true),
             "SAME" => Ok(false),
@@ -391,6 +400,7 @@ impl LiveState for RedisLive {
                     score: 0,
                     rank: 0,
                     streak: scored.streak.count,
+                    version: 0,
                 },
             };
             let snapshot = Score {
@@ -420,12 +430,14 @@ impl LiveState for RedisLive {
                 opened_at.to_string(),
                 serde_json::to_string(&snapshot).unwrap_or_default(),
             ];
-            let reply: Value = self
-                .scripts
-                .answer
-                .evalsha_with_reload(&self.client, keys, args)
-                .await
-                .map_err(unavailable)?;
+            let reply: Value = timed(
+                "answer",
+                self.scripts
+                    .answer
+                    .evalsha_with_reload(&self.client, keys, args),
+            )
+            .await
+            .map_err(unavailable)?;
             let items = reply.clone().into_array();
             match status_of(&reply).as_str() {
                 "OK" => {
@@ -499,12 +511,14 @@ impl LiveState for RedisLive {
                 }
             }
             let keys = ["meta", "phase", "log", "counts", "board"].map(|p| self.key(code, p));
-            let reply: Value = self
-                .scripts
-                .apply
-                .evalsha_with_reload(&self.client, keys.to_vec(), args)
-                .await
-                .map_err(unavailable)?;
+            let reply: Value = timed(
+                "apply",
+                self.scripts
+                    .apply
+                    .evalsha_with_reload(&self.client, keys.to_vec(), args),
+            )
+            .await
+            .map_err(unavailable)?;
             if status_of(&reply) != "OK" {
                 continue;
             }
@@ -737,4 +751,13 @@ impl LiveState for RedisLive {
         let _: Value = self.client.ping(None).await.map_err(unavailable)?;
         Ok(())
     }
+}
+
+/// Awaits one Redis round trip and records how long it took, by operation.
+pub(crate) async fn timed<T>(op: &'static str, call: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = call.await;
+    metrics::histogram!("quizcast_redis_command_seconds", "op" => op)
+        .record(started.elapsed().as_secs_f64());
+    out
 }

@@ -101,7 +101,12 @@ pub(super) fn parse_page(v: &[Value], offset: usize) -> Leaderboard {
             score,
         });
     }
-    Leaderboard { players, entries }
+    let version = v.get(4).and_then(Value::as_u64).unwrap_or(0);
+    Leaderboard {
+        players,
+        entries,
+        version,
+    }
 }
 
 pub(super) fn status_of(reply: &Value) -> String {
