@@ -15,6 +15,7 @@ pub mod game;
 pub mod http;
 pub mod hub;
 pub mod live;
+pub mod loadtest;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

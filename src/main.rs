@@ -4,8 +4,16 @@ use quizcast::config::Config;
 use quizcast::startup::Application;
 use quizcast::telemetry;
 
+fn main() -> anyhow::Result<()> {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "loadtest") {
+        return quizcast::loadtest::main(argv.into_iter().skip(1).collect());
+    }
+    serve()
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn serve() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init_tracing(config.log_format);
     let app = Application::build(config).await?;
