@@ -6,7 +6,6 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use axum::serve::ListenerExt;
 use fred::clients::SubscriberClient;
 use fred::prelude::{
     Builder, Client, ClientLike, Config as RedisConfig, ReconnectPolicy, TcpConfig,
@@ -209,16 +208,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "listening on http://{}", self.addr);
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        // Events are small writes; without TCP_NODELAY, Nagle holds some back for an ACK.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, service)
-            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
-            .await?;
+        crate::http::serve::serve(self.listener, self.router, self.shutdown.clone()).await;
         self.shutdown.cancel();
         self.game.stopped().await;
         for task in self.background {

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod poll;
 pub mod quizzes;
 pub mod results;
+pub mod serve;
 pub mod sessions;
 pub mod sse;
 mod web;

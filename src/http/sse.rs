@@ -2,14 +2,18 @@
 //! their pre-encoded bytes, with a `: ping` when idle and a retry hint at shutdown.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use tokio::time::{Instant, sleep_until};
-use tokio_util::sync::CancellationToken;
+use http_body::{Body as HttpBody, Frame as HttpFrame};
+use tokio::time::{Instant, Sleep, sleep_until};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::AppState;
 use super::auth::AuthUser;
@@ -82,16 +86,13 @@ pub async fn events(
     let stream = LiveStream {
         sub,
         watermark: catchup.watermark,
-        shutdown: state.game.shutdown.clone(),
-        ping_at: Instant::now() + PING_EVERY,
+        shutdown: Box::pin(state.game.shutdown.clone().cancelled_owned()),
+        ping: Box::pin(sleep_until(Instant::now() + PING_EVERY)),
         head: Some(Bytes::from(head)),
         done: false,
         _permit: permit,
     };
-    let body = Body::from_stream(futures::stream::unfold(stream, |mut s| async move {
-        let chunk = s.next_chunk().await?;
-        Some((Ok::<_, Infallible>(chunk), s))
-    }));
+    let body = Body::new(stream);
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(
@@ -103,47 +104,92 @@ pub async fn events(
     Ok(response)
 }
 
+/// The response body: polled directly by hyper, so an idle stream is this struct and its
+/// queue, and every frame queued by the time it is polled goes out in one write.
 struct LiveStream {
     sub: Subscription,
     watermark: u64,
-    shutdown: CancellationToken,
-    ping_at: Instant,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    ping: Pin<Box<Sleep>>,
     head: Option<Bytes>,
     done: bool,
     _permit: StreamPermit,
 }
+
+/// Most frames gathered into one write.
+const BATCH: usize = 32;
 
 impl LiveStream {
     fn fresh(&self, frame: &Frame) -> bool {
         frame.id.is_none_or(|id| id > self.watermark)
     }
 
-    async fn next_chunk(&mut self) -> Option<Bytes> {
-        if let Some(head) = self.head.take() {
-            return Some(head);
-        }
-        if self.done {
-            return None;
-        }
-        loop {
-            tokio::select! {
-                _ = self.shutdown.cancelled() => {
-                    self.done = true;
-                    return Some(Bytes::from_static(BYE));
+    fn reset_ping(&mut self) {
+        self.ping.as_mut().reset(Instant::now() + PING_EVERY);
+    }
+
+    /// Frames ready now, as one chunk (the shared bytes themselves when there is one).
+    fn gather(&mut self, first: Frame) -> Option<Bytes> {
+        let mut single = self.fresh(&first).then(|| first.sse.clone());
+        let mut joined: Option<Vec<u8>> = None;
+        for _ in 1..BATCH {
+            let Ok(frame) = self.sub.rx.try_recv() else {
+                break;
+            };
+            if !self.fresh(&frame) {
+                continue;
+            }
+            match (&mut joined, single.take()) {
+                (Some(buf), _) => buf.extend_from_slice(&frame.sse),
+                (None, Some(one)) => {
+                    let mut buf = Vec::with_capacity(one.len() + frame.sse.len() + 256);
+                    buf.extend_from_slice(&one);
+                    buf.extend_from_slice(&frame.sse);
+                    joined = Some(buf);
                 }
-                frame = self.sub.rx.recv() => {
-                    // `None`: dropped as a slow subscriber; ending the stream makes it reconnect.
-                    let frame = frame?;
-                    if self.fresh(&frame) {
-                        self.ping_at = Instant::now() + PING_EVERY;
-                        return Some(frame.sse.clone());
-                    }
-                }
-                _ = sleep_until(self.ping_at) => {
-                    self.ping_at = Instant::now() + PING_EVERY;
-                    return Some(Bytes::from_static(PING));
-                }
+                (None, None) => single = Some(frame.sse.clone()),
             }
         }
+        joined.map(Bytes::from).or(single)
+    }
+}
+
+impl HttpBody for LiveStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<HttpFrame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if let Some(head) = this.head.take() {
+            return Poll::Ready(Some(Ok(HttpFrame::data(head))));
+        }
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if this.shutdown.as_mut().poll(cx).is_ready() {
+            this.done = true;
+            return Poll::Ready(Some(Ok(HttpFrame::data(Bytes::from_static(BYE)))));
+        }
+        loop {
+            match this.sub.rx.poll_recv(cx) {
+                // Dropped as a slow subscriber; ending the stream makes it reconnect.
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(frame)) => {
+                    if let Some(chunk) = this.gather(frame) {
+                        this.reset_ping();
+                        return Poll::Ready(Some(Ok(HttpFrame::data(chunk))));
+                    }
+                }
+                Poll::Pending => break,
+            }
+        }
+        if this.ping.as_mut().poll(cx).is_ready() {
+            this.reset_ping();
+            return Poll::Ready(Some(Ok(HttpFrame::data(Bytes::from_static(PING)))));
+        }
+        Poll::Pending
     }
 }

@@ -32,6 +32,11 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 1.0)]
     pub answer_share: f64,
 
+    /// Subscribers only watch: they sign in and stream but do not join (measures what a
+    /// connection costs, apart from a player's state). No questions are played.
+    #[arg(long)]
+    pub watch_only: bool,
+
     /// Share of players on the long-poll transport instead of SSE.
     #[arg(long, default_value_t = 0.0)]
     pub poll_share: f64,

@@ -141,6 +141,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             answer_connections: args.answer_connections,
             players_per_address: args.players_per_address,
             correct: correct.clone(),
+            watch_only: args.watch_only,
             nchan_messages: None,
         })
         .collect();
@@ -165,7 +166,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let game_started = Instant::now();
     phases.game_start = sysinfo::total(&args.server_pid);
     let mut opened_us: HashMap<String, Vec<u64>> = HashMap::new();
-    let answering = args.answer_share > 0.0;
+    let answering = args.answer_share > 0.0 && !args.watch_only;
     for q in 0..args.questions {
         let cmd = if q == 0 { "start" } else { "next" };
         for code in &codes {
@@ -209,10 +210,14 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let merged = report::merge(results);
 
     let mut checks = Checks {
-        joined,
+        joined: if args.watch_only {
+            connected as u64
+        } else {
+            joined
+        },
         ..Default::default()
     };
-    for code in &codes {
+    for code in codes.iter().filter(|_| !args.watch_only) {
         let stored = stored_results(&mut host, code).await?;
         let standings: u64 = stored["standings"]
             .as_array()

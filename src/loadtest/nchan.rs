@@ -39,6 +39,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             answer_connections: 1,
             players_per_address: args.players_per_address,
             correct: Vec::new(),
+            watch_only: false,
             nchan_messages: Some(args.messages),
         })
         .collect();

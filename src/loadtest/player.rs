@@ -33,6 +33,7 @@ pub struct PlayerPlan {
     pub source: Option<IpAddr>,
     pub poll: bool,
     pub answers: bool,
+    pub join: bool,
 }
 
 /// What every player of one load process shares.
@@ -207,6 +208,9 @@ impl Player {
             bail!("guest login: {status} {}", String::from_utf8_lossy(&body));
         }
         self.token = serde_json::from_slice::<Token>(&body)?.token;
+        if !self.plan.join {
+            return Ok(());
+        }
         let path = format!("/api/v1/sessions/{}/join", self.plan.code);
         let req = net::request(
             self.target(),

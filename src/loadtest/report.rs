@@ -175,7 +175,7 @@ impl Summary {
             })
             .collect();
         let quiz = !args.nchan;
-        let expected_answers = if quiz && args.answer_share > 0.0 {
+        let expected_answers = if quiz && args.answer_share > 0.0 && !args.watch_only {
             r.answers_sent
         } else {
             accepted

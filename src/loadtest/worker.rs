@@ -32,6 +32,9 @@ pub struct Plan {
     pub answer_connections: usize,
     pub players_per_address: usize,
     pub correct: Vec<u32>,
+    /// Players sign in and stream without joining.
+    #[serde(default)]
+    pub watch_only: bool,
     /// nchan mode: messages each subscriber waits for.
     pub nchan_messages: Option<usize>,
 }
@@ -105,7 +108,8 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
             target,
             source: net::source_for(&targets[target], i, plan.players_per_address),
             poll: fraction(plan.poll_share),
-            answers: (i as f64 * 0.414_214).fract() < plan.answer_share,
+            answers: !plan.watch_only && (i as f64 * 0.414_214).fract() < plan.answer_share,
+            join: !plan.watch_only,
         };
         handles.push(tokio::spawn(player::run(p, shared.clone())));
     }
