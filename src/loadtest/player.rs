@@ -245,6 +245,11 @@ impl Player {
         if resp.status() != StatusCode::OK {
             bail!("event stream: {}", resp.status());
         }
+        // nchan sends no event until something is published: the headers are the connect.
+        if self.shared.nchan_messages.is_some() && self.rec.connect_us.is_none() {
+            self.rec.connect_us = Some(now_us().saturating_sub(started));
+            self.shared.connected.fetch_add(1, Ordering::Relaxed);
+        }
         let mut body = resp.into_body();
         let mut parser = sse::Parser::default();
         let mut events = Vec::new();
