@@ -48,6 +48,35 @@ pub async fn snapshots(
     Ok(frames)
 }
 
+/// Like `snapshots`, but the broadcast kinds come from the newest `leaderboard` and
+/// `presence` this node has sent, when there is one: a long-poll that wakes on every
+/// broadcast would otherwise recount everyone online for every poll. They can lag by a
+/// coalescing tick, and the next broadcast wakes the poll with the newer one.
+pub async fn snapshots_cached(
+    game: &Game,
+    code: SessionCode,
+    user: &str,
+) -> Result<Vec<Frame>, GameError> {
+    let topic = game.hub.topic(code);
+    let (board, presence) = (
+        topic.latest(EventKind::Leaderboard),
+        topic.latest(EventKind::Presence),
+    );
+    let (Some(board), Some(presence)) = (board, presence) else {
+        return snapshots(game, code, user).await;
+    };
+    let mut frames = vec![board, presence];
+    if game.live.clock(code).await?.host_id == user
+        && let Some(counts) = game.live.open_counts(code).await?
+    {
+        frames.push(EncodedEvent::of(None, EventKind::Answers, &counts));
+    }
+    if let Some(score) = game.live.score(code, user).await? {
+        frames.push(EncodedEvent::of(None, EventKind::Score, &score));
+    }
+    Ok(frames)
+}
+
 /// Resumes after `last_id` when the log still has it; otherwise starts fresh.
 pub async fn resume(
     game: &Game,

@@ -127,7 +127,7 @@ async fn gather(
                 .collect::<Vec<_>>()
         }
     };
-    for snap in catchup::snapshots(game, code, user).await? {
+    for snap in catchup::snapshots_cached(game, code, user).await? {
         let fp = fingerprint(&snap.data);
         let seen = match snap.kind {
             EventKind::Leaderboard => &mut next.leaderboard,
@@ -187,7 +187,7 @@ pub async fn poll(
             ..Cursor::default()
         };
         // The snapshots inside session_state count as seen.
-        for snap in catchup::snapshots(game, code, &user.id).await? {
+        for snap in catchup::snapshots_cached(game, code, &user.id).await? {
             let fp = fingerprint(&snap.data);
             match snap.kind {
                 EventKind::Leaderboard => next.leaderboard = fp,
