@@ -196,14 +196,10 @@ impl Player {
     async fn sign_in(&mut self, sender: &mut Sender) -> anyhow::Result<()> {
         let name = format!("Load {}", self.plan.idx);
         let body = serde_json::json!({ "display_name": name }).to_string();
-        let req = net::request(
-            self.target(),
-            Method::POST,
-            "/api/v1/auth/guest",
-            None,
-            Some(body.into()),
-        );
-        let (status, body) = net::call(sender, req).await?;
+        let body = Bytes::from(body);
+        let (status, body) = self
+            .call_retrying(sender, Method::POST, "/api/v1/auth/guest", None, body)
+            .await?;
         if status != StatusCode::CREATED {
             bail!("guest login: {status} {}", String::from_utf8_lossy(&body));
         }
@@ -212,18 +208,51 @@ impl Player {
             return Ok(());
         }
         let path = format!("/api/v1/sessions/{}/join", self.plan.code);
-        let req = net::request(
-            self.target(),
-            Method::POST,
-            &path,
-            Some(&self.token),
-            Some(Bytes::from_static(b"{}")),
-        );
-        let (status, body) = net::call(sender, req).await?;
+        let token = self.token.clone();
+        let (status, body) = self
+            .call_retrying(
+                sender,
+                Method::POST,
+                &path,
+                Some(&token),
+                Bytes::from_static(b"{}"),
+            )
+            .await?;
         if status != StatusCode::OK {
             bail!("join: {status} {}", String::from_utf8_lossy(&body));
         }
         Ok(())
+    }
+
+    /// Like a client that honours `503`/`429`: retries a few times, backing off.
+    async fn call_retrying(
+        &self,
+        sender: &mut Sender,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut wait = Duration::from_millis(200);
+        for _ in 0..5 {
+            let req = net::request(
+                self.target(),
+                method.clone(),
+                path,
+                token,
+                Some(body.clone()),
+            );
+            let reply = net::call(sender, req).await?;
+            let busy = reply.0 == StatusCode::SERVICE_UNAVAILABLE
+                || reply.0 == StatusCode::TOO_MANY_REQUESTS;
+            if !busy {
+                return Ok(reply);
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+        let req = net::request(self.target(), method, path, token, Some(body));
+        net::call(sender, req).await
     }
 
     /// One SSE connection, until the game finishes or the stream ends.
@@ -337,6 +366,10 @@ impl Player {
                 }
             }
             "session_finished" => {
+                // Its final standings are the last leaderboard: they reflect every answer.
+                if let Ok(v) = serde_json::from_str::<Versioned>(data) {
+                    self.rec.boards.push((now, v.version));
+                }
                 self.rec.finished = true;
                 self.rec.finished_seq = id.map(|i| i & SEQ_MASK);
             }

@@ -253,3 +253,60 @@ fn reduce(records: &[Record], finish: &Finish, nchan: bool) -> WorkerResult {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadtest::player::AnswerRec;
+
+    fn answer(version: u64, send_us: u64) -> AnswerRec {
+        AnswerRec {
+            index: 0,
+            send_us,
+            reply_us: send_us + 500,
+            status: 200,
+            version,
+            points: 100,
+        }
+    }
+
+    fn subscriber(boards: Vec<(u64, u64)>, seqs: Vec<u64>, finished: u64) -> Record {
+        Record {
+            code: "ABCDEF".into(),
+            connect_us: Some(1_000),
+            boards,
+            log_seqs: seqs,
+            finished_seq: Some(finished),
+            finished: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_answer_is_timed_to_the_first_board_that_reflects_it() {
+        let mut a = subscriber(vec![(10_000, 5), (20_000, 7)], vec![1, 2, 3], 3);
+        a.answers = vec![answer(5, 9_000), answer(6, 15_000)];
+        let mut b = subscriber(vec![(30_000, 6)], vec![1, 2, 3], 3);
+        b.answers = vec![answer(7, 16_000)];
+        let r = reduce(&[a, b], &Finish::default(), false);
+        // a: v5 -> 1 ms, v6 -> 5 ms, v7 -> 4 ms; b: v5 -> 21 ms, v6 -> 15 ms, v7 never.
+        let h = Hist::decode(&r.hist["answer_to_leaderboard"]).unwrap();
+        assert_eq!(h.0.len(), 5);
+        assert_eq!(r.unreflected, 1);
+        assert_eq!(h.summary().max_ms.round(), 21.0);
+        assert_eq!(r.accepted_by_session["ABCDEF"], 3);
+        assert_eq!(r.points_by_session["ABCDEF"], 300);
+        assert_eq!(r.log_missing, 0);
+    }
+
+    #[test]
+    fn gaps_in_the_log_count_as_lost_events() {
+        let complete = subscriber(vec![], vec![1, 2, 3, 4], 4);
+        let gappy = subscriber(vec![], vec![1, 3, 4], 4);
+        let mut unfinished = subscriber(vec![], vec![1, 2], 2);
+        unfinished.finished = false;
+        let r = reduce(&[complete, gappy, unfinished], &Finish::default(), false);
+        assert_eq!(r.log_missing, 1);
+        assert_eq!(r.subscribers_incomplete, 2);
+    }
+}

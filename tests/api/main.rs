@@ -10,6 +10,7 @@ mod game;
 mod helpers;
 mod host_counts;
 mod load;
+mod loadtest;
 mod openapi;
 mod ops;
 mod poll;
