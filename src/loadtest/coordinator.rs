@@ -13,7 +13,7 @@ use super::args::LoadArgs;
 use super::net::{self, Sender, Target};
 use super::now_us;
 use super::procs::{self, Fleet};
-use super::report::{self, Checks, Phases};
+use super::report::{self, Checks};
 use super::sysinfo;
 use super::worker::{Finish, Plan};
 
@@ -81,11 +81,7 @@ fn expect(reply: (StatusCode, Value), want: StatusCode, what: &str) -> anyhow::R
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.max_secs);
-    let targets = args
-        .target
-        .iter()
-        .map(|t| Target::parse(t, args.allow_remote))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let targets = Target::parse_all(&args.target, args.allow_remote)?;
     if args.players == 0 || args.sessions == 0 || args.questions == 0 {
         bail!("--players, --sessions and --questions must be at least 1");
     }
@@ -146,14 +142,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             nchan_messages: None,
         })
         .collect();
-    let mut phases = Phases {
-        base: sysinfo::total(&args.server_pid),
-        ..Default::default()
-    };
-    let fleet = Fleet::start(plans, args.players, args.quiet)?;
-    fleet.ready(deadline).await?;
-    let connected = fleet.connected();
-    phases.idle = sysinfo::total(&args.server_pid);
+    let (fleet, mut phases, connected) = procs::launch(&args, plans, deadline).await?;
     let mut joined = 0;
     for code in &codes {
         let reply = host

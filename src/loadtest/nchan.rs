@@ -11,18 +11,14 @@ use tokio::time::Instant;
 use super::args::LoadArgs;
 use super::net::{self, Pool, Target};
 use super::now_us;
-use super::procs::{self, Fleet};
-use super::report::{self, Checks, Phases};
+use super::procs;
+use super::report::{self, Checks};
 use super::sysinfo;
 use super::worker::{Finish, Plan};
 
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(args.max_secs);
-    let targets = args
-        .target
-        .iter()
-        .map(|t| Target::parse(t, args.allow_remote))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let targets = Target::parse_all(&args.target, args.allow_remote)?;
     let channels: Vec<String> = (0..args.sessions.max(1)).map(|i| format!("c{i}")).collect();
     let n = procs::process_count(args.players, 0, args.processes)?;
     let plans = procs::split(args.players, n)
@@ -43,14 +39,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             nchan_messages: Some(args.messages),
         })
         .collect();
-    let mut phases = Phases {
-        base: sysinfo::total(&args.server_pid),
-        ..Default::default()
-    };
-    let fleet = Fleet::start(plans, args.players, args.quiet)?;
-    fleet.ready(deadline).await?;
-    let connected = fleet.connected();
-    phases.idle = sysinfo::total(&args.server_pid);
+    let (fleet, mut phases, connected) = procs::launch(&args, plans, deadline).await?;
     phases.game_start = phases.idle;
     let started = Instant::now();
     let pool = Arc::new(Pool::new(targets[0].clone(), None, 32));

@@ -43,6 +43,10 @@ impl Target {
         }
         Ok(Self { addr, host })
     }
+
+    pub fn parse_all(urls: &[String], allow_remote: bool) -> anyhow::Result<Vec<Self>> {
+        urls.iter().map(|u| Self::parse(u, allow_remote)).collect()
+    }
 }
 
 /// The source address of load connection `n` when the target is loopback: 127.1.0.0 and up,

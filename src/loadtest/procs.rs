@@ -11,6 +11,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::oneshot;
 
+use super::args::LoadArgs;
+use super::report::Phases;
+use super::sysinfo;
 use super::worker::{Finish, Plan, WorkerResult};
 
 /// Descriptors a load process keeps for itself (runtime, pools, stdio).
@@ -44,6 +47,24 @@ pub fn split(players: usize, n: usize) -> Vec<(usize, usize)> {
             slice
         })
         .collect()
+}
+
+/// Starts the load processes and waits until their players are connected; returns them,
+/// the server's usage before and after, and how many players connected.
+pub async fn launch(
+    args: &LoadArgs,
+    plans: Vec<Plan>,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<(Fleet, Phases, usize)> {
+    let mut phases = Phases {
+        base: sysinfo::total(&args.server_pid),
+        ..Default::default()
+    };
+    let fleet = Fleet::start(plans, args.players, args.quiet)?;
+    fleet.ready(deadline).await?;
+    let connected = fleet.connected();
+    phases.idle = sysinfo::total(&args.server_pid);
+    Ok((fleet, phases, connected))
 }
 
 #[derive(Default)]

@@ -77,11 +77,7 @@ pub struct WorkerResult {
 
 pub async fn run(plan: Plan) -> anyhow::Result<()> {
     super::raise_open_files();
-    let targets = plan
-        .targets
-        .iter()
-        .map(|t| Target::parse(t, plan.allow_remote))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let targets = Target::parse_all(&plan.targets, plan.allow_remote)?;
     let pools = targets
         .iter()
         .map(|t| Arc::new(Pool::new(t.clone(), None, plan.answer_connections)))
