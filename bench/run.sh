@@ -39,7 +39,7 @@ shared() {
   local prefix=bench$(date +%s)
   for i in $(seq 1 "$1"); do
     QUIZ_ADDR=127.0.0.1:$((8080 + i)) REDIS_URL=redis://127.0.0.1:6379 REDIS_PREFIX=$prefix \
-      DATABASE_URL=postgres://postgres@127.0.0.1:5432/quizbench \
+      DATABASE_URL=postgres://postgres@127.0.0.1:5432/quizbench DATABASE_MAX_CONNECTIONS=8 \
       JWT_SECRET=bench-secret-bench-secret-bench-secret \
       "$BIN" --node-id "node$i" >"$WORK/node$i.log" 2>&1 &
   done

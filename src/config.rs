@@ -18,6 +18,11 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://quizcast.db")]
     pub database_url: String,
 
+    /// Database connections this node keeps open (default: 4 for SQLite, 16 for PostgreSQL).
+    /// With many nodes, keep nodes × this under PostgreSQL's `max_connections`.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]
+    pub database_max_connections: Option<u32>,
+
     /// Redis for shared live state across nodes. Unset: live state and pub/sub stay in-process.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,

@@ -70,7 +70,7 @@ async fn redis_clients(url: &str) -> anyhow::Result<(Client, SubscriberClient)> 
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (pool, backend) = connect(&config.database_url)
+        let (pool, backend) = connect(&config.database_url, config.database_max_connections)
             .await
             .context("opening the database (DATABASE_URL)")?;
         tracing::info!(?backend, "database ready");

@@ -39,7 +39,11 @@ fn with_create(url: &str) -> String {
 
 /// Connects and migrates. SQLite runs in WAL mode with `synchronous = NORMAL`: a commit is
 /// in the OS when it returns, so a killed process loses nothing.
-pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
+/// `max_connections` overrides the backend's default pool size.
+pub async fn connect(
+    url: &str,
+    max_connections: Option<u32>,
+) -> Result<(AnyPool, Backend), StoreError> {
     install_default_drivers();
     let backend = Backend::of(url).ok_or_else(|| {
         StoreError::Config("DATABASE_URL must start with sqlite:// or postgres://".into())
@@ -49,7 +53,7 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Backend), StoreError> {
         Backend::Postgres => (url.to_owned(), 16),
     };
     let pool = AnyPoolOptions::new()
-        .max_connections(max)
+        .max_connections(max_connections.unwrap_or(max).max(1))
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |conn, _| {
             Box::pin(async move {

@@ -246,7 +246,7 @@ where
 }
 
 async fn embedded(url: String) {
-    let (pool, _) = connect(&url).await.unwrap();
+    let (pool, _) = connect(&url, None).await.unwrap();
     let store: Arc<dyn Store> = Arc::new(SqlStore::new(pool.clone()));
     demo::seed(store.as_ref(), 0).await.unwrap();
     contract(|| {
@@ -283,9 +283,8 @@ async fn redis_live_meets_the_contract() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (pool, _) = connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let (pool, _) = connect(&url, None).await.unwrap();
     let store: Arc<dyn Store> = Arc::new(SqlStore::new(pool));
     demo::seed(store.as_ref(), 0).await.unwrap();
     contract(|| {

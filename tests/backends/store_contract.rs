@@ -112,7 +112,7 @@ async fn contract(store: &dyn Store) {
 async fn sqlite_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    let (pool, _) = connect(&url).await.unwrap();
+    let (pool, _) = connect(&url, None).await.unwrap();
     contract(&SqlStore::new(pool)).await;
 }
 
@@ -121,6 +121,6 @@ async fn postgres_store_meets_the_contract() {
     let Some(url) = fresh_postgres().await else {
         return;
     };
-    let (pool, _) = connect(&url).await.unwrap();
+    let (pool, _) = connect(&url, None).await.unwrap();
     contract(&SqlStore::new(pool)).await;
 }
