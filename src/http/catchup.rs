@@ -32,11 +32,22 @@ pub async fn snapshots(
     code: SessionCode,
     user: &str,
 ) -> Result<Vec<Frame>, GameError> {
-    let mut frames = Vec::with_capacity(3);
     let board = game.live.leaderboard(code, 0, TOP).await?;
-    frames.push(EncodedEvent::of(None, EventKind::Leaderboard, &board));
     let presence = game.presence_now(code).await?;
-    frames.push(EncodedEvent::of(None, EventKind::Presence, &presence));
+    let frames = vec![
+        EncodedEvent::of(None, EventKind::Leaderboard, &board),
+        EncodedEvent::of(None, EventKind::Presence, &presence),
+    ];
+    with_private(game, code, user, frames).await
+}
+
+/// Appends the viewer's own snapshots: answer counts for the host, the player's score.
+async fn with_private(
+    game: &Game,
+    code: SessionCode,
+    user: &str,
+    mut frames: Vec<Frame>,
+) -> Result<Vec<Frame>, GameError> {
     if game.live.clock(code).await?.host_id == user
         && let Some(counts) = game.live.open_counts(code).await?
     {
@@ -65,16 +76,7 @@ pub async fn snapshots_cached(
     let (Some(board), Some(presence)) = (board, presence) else {
         return snapshots(game, code, user).await;
     };
-    let mut frames = vec![board, presence];
-    if game.live.clock(code).await?.host_id == user
-        && let Some(counts) = game.live.open_counts(code).await?
-    {
-        frames.push(EncodedEvent::of(None, EventKind::Answers, &counts));
-    }
-    if let Some(score) = game.live.score(code, user).await? {
-        frames.push(EncodedEvent::of(None, EventKind::Score, &score));
-    }
-    Ok(frames)
+    with_private(game, code, user, vec![board, presence]).await
 }
 
 /// Resumes after `last_id` when the log still has it; otherwise starts fresh.

@@ -105,7 +105,8 @@ pub async fn events(
 }
 
 /// The response body: polled directly by hyper, so an idle stream is this struct and its
-/// queue, and every frame queued by the time it is polled goes out in one write.
+/// queue. hyper keeps polling while frames are ready and writes what it gathered at once
+/// (vectored), so each frame is the shared encoded bytes, never copied per subscriber.
 struct LiveStream {
     sub: Subscription,
     watermark: u64,
@@ -116,9 +117,6 @@ struct LiveStream {
     _permit: StreamPermit,
 }
 
-/// Most frames gathered into one write.
-const BATCH: usize = 32;
-
 impl LiveStream {
     fn fresh(&self, frame: &Frame) -> bool {
         frame.id.is_none_or(|id| id > self.watermark)
@@ -126,31 +124,6 @@ impl LiveStream {
 
     fn reset_ping(&mut self) {
         self.ping.as_mut().reset(Instant::now() + PING_EVERY);
-    }
-
-    /// Frames ready now, as one chunk (the shared bytes themselves when there is one).
-    fn gather(&mut self, first: Frame) -> Option<Bytes> {
-        let mut single = self.fresh(&first).then(|| first.sse.clone());
-        let mut joined: Option<Vec<u8>> = None;
-        for _ in 1..BATCH {
-            let Ok(frame) = self.sub.rx.try_recv() else {
-                break;
-            };
-            if !self.fresh(&frame) {
-                continue;
-            }
-            match (&mut joined, single.take()) {
-                (Some(buf), _) => buf.extend_from_slice(&frame.sse),
-                (None, Some(one)) => {
-                    let mut buf = Vec::with_capacity(one.len() + frame.sse.len() + 256);
-                    buf.extend_from_slice(&one);
-                    buf.extend_from_slice(&frame.sse);
-                    joined = Some(buf);
-                }
-                (None, None) => single = Some(frame.sse.clone()),
-            }
-        }
-        joined.map(Bytes::from).or(single)
     }
 }
 
@@ -178,9 +151,9 @@ impl HttpBody for LiveStream {
                 // Dropped as a slow subscriber; ending the stream makes it reconnect.
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(frame)) => {
-                    if let Some(chunk) = this.gather(frame) {
+                    if this.fresh(&frame) {
                         this.reset_ping();
-                        return Poll::Ready(Some(Ok(HttpFrame::data(chunk))));
+                        return Poll::Ready(Some(Ok(HttpFrame::data(frame.sse.clone()))));
                     }
                 }
                 Poll::Pending => break,
