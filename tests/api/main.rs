@@ -2,6 +2,7 @@
 //! server on port 0 (and, in `crash`, the real binary). `helpers` holds `spawn_app()`;
 //! `spawn_shared_app()` runs the same server on Redis and PostgreSQL.
 
+mod abuse;
 mod auth;
 mod auto;
 mod bad_input;
