@@ -35,8 +35,8 @@ pub struct Config {
     #[arg(long, env = "NODE_ID")]
     pub node_id: Option<String>,
 
-    /// HS256 secret for the tokens this server issues. Unset: a random one per start
-    /// (tokens then do not survive a restart; set it when running several nodes).
+    /// HS256 secret for the tokens this server issues. Unset: a key generated on first start
+    /// and kept in the database, shared by every node using it (tokens survive restarts).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 

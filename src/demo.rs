@@ -129,8 +129,8 @@ mod tests {
                 .questions
                 .iter()
                 .map(|q| QuestionDraft {
-                    prompt: q.prompt.clone(),
-                    choices: q.choices.clone(),
+                    prompt: q.prompt.to_string(),
+                    choices: q.choice_texts(),
                     correct_choice: i64::from(q.correct_choice),
                     time_limit_ms: Some(i64::from(q.time_limit_ms)),
                 })

@@ -3,6 +3,7 @@
 //! so every rule is unit- and property-tested on its own.
 
 pub mod code;
+pub mod deal;
 pub mod event;
 pub mod import;
 pub mod leaderboard;

@@ -1,6 +1,8 @@
 //! Quizzes as authored (`QuizDraft`, straight from JSON) and as validated (`Quiz`). Only a
 //! `Quiz` can be stored or played, so every later step may trust its invariants.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -41,12 +43,14 @@ pub struct QuestionDraft {
     pub time_limit_ms: Option<i64>,
 }
 
+/// A question as played. Text is shared (`Arc<str>`): every session of a quiz deals its own
+/// copy of the questions (ids, choice order) without copying the words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Question {
     pub id: Uuid,
     pub index: u32,
-    pub prompt: String,
-    pub choices: Vec<String>,
+    pub prompt: Arc<str>,
+    pub choices: Vec<Arc<str>>,
     pub correct_choice: u32,
     pub time_limit_ms: u32,
 }
@@ -113,8 +117,8 @@ impl QuizDraft {
             questions.push(Question {
                 id: Uuid::now_v7(),
                 index: i as u32,
-                prompt: q.prompt.trim().to_owned(),
-                choices: q.choices.iter().map(|c| c.trim().to_owned()).collect(),
+                prompt: q.prompt.trim().into(),
+                choices: q.choices.iter().map(|c| c.trim().into()).collect(),
                 correct_choice: q.correct_choice.clamp(0, i64::from(u32::MAX)) as u32,
                 time_limit_ms: limit.clamp(0, i64::from(u32::MAX)) as u32,
             });
@@ -129,6 +133,13 @@ impl QuizDraft {
             questions,
             demo: false,
         })
+    }
+}
+
+impl Question {
+    /// The choices as owned strings, for replies and events.
+    pub fn choice_texts(&self) -> Vec<String> {
+        self.choices.iter().map(|c| c.to_string()).collect()
     }
 }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::domain::event::{AnswerResult, EventKind, Member, Presence, Score, SessionState};
+use crate::domain::deal::{DealSeed, deal};
 use crate::domain::quiz::Quiz;
 use crate::domain::session::Command;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -156,6 +157,8 @@ impl Game {
         auto_advance: bool,
         max_players: u32,
     ) -> Result<SessionCode, GameError> {
+        let seed = DealSeed::random(&mut rand::rng());
+        let quiz = Arc::new(deal(&quiz, &seed));
         for _ in 0..16 {
             let code = SessionCode::random(&mut rand::rng());
             if self.store.results(code).await?.is_some() {
@@ -164,6 +167,7 @@ impl Game {
             let session = NewSession {
                 code,
                 quiz: quiz.clone(),
+                seed,
                 host_id: host_id.clone(),
                 auto_advance,
                 max_players,

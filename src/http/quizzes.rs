@@ -204,16 +204,16 @@ pub async fn get(
     let author = quiz.author_id.as_deref() == Some(user.id.as_str());
     Ok(axum::Json(QuizDetail {
         quiz_id: quiz.id,
-        title: quiz.title,
+        title: quiz.title.clone(),
         demo: quiz.demo,
         questions: quiz
             .questions
-            .into_iter()
+            .iter()
             .map(|q| QuestionDetail {
                 question_id: q.id,
                 index: q.index,
-                prompt: q.prompt,
-                choices: q.choices,
+                prompt: q.prompt.to_string(),
+                choices: q.choice_texts(),
                 time_limit_ms: q.time_limit_ms,
                 correct_choice: author.then_some(q.correct_choice),
             })

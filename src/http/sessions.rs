@@ -1,7 +1,5 @@
 //! `/api/v1/sessions`: create, read, join, leave, host controls and the leaderboard.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -82,7 +80,7 @@ pub async fn create(
         .ok_or_else(|| AppError::NotFound("no quiz with that id".into()))?;
     let code = state
         .game
-        .create_session(Arc::new(quiz), user.id, req.auto_advance, req.max_players)
+        .create_session(quiz, user.id, req.auto_advance, req.max_players)
         .await?;
     Ok((
         StatusCode::CREATED,

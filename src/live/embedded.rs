@@ -16,6 +16,7 @@ use super::{
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
 };
+use crate::domain::deal::{DealSeed, deal};
 use crate::domain::session::{Command, Phase};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
@@ -103,9 +104,13 @@ impl EmbeddedLive {
             .quiz(s.quiz_id.parse()?)
             .await?
             .ok_or_else(|| anyhow::anyhow!("quiz {} is gone", s.quiz_id))?;
+        let quiz = match &s.deal_seed {
+            Some(seed) => Arc::new(deal(&quiz, &DealSeed::parse(seed)?)),
+            None => quiz,
+        };
         let mut record = SessionRecord::new(
             code,
-            Arc::new(quiz),
+            quiz,
             s.host_id,
             s.auto_advance.then_some(auto_advance_ms),
             s.max_players as u32,
@@ -196,6 +201,7 @@ impl LiveState for EmbeddedLive {
                 epoch: epoch as i64,
                 created_at: s.created_at,
                 phase: phase_json(&record.phase),
+                deal_seed: s.seed.to_string(),
             }]);
             map.insert(s.code, Arc::new(Mutex::new(record)));
             pos

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
 };
+use crate::domain::deal::DealSeed;
 use crate::domain::quiz::Quiz;
 use crate::domain::session::{Command, Phase, PhaseError};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -40,7 +41,10 @@ pub struct LogEntry {
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub code: SessionCode,
+    /// The quiz as this session deals it (`deal(quiz, seed)`).
     pub quiz: Arc<Quiz>,
+    /// Kept with the session so a restarted or another node deals the same.
+    pub seed: DealSeed,
     pub host_id: UserId,
     pub auto_advance: bool,
     pub max_players: u32,

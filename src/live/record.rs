@@ -79,8 +79,8 @@ pub fn question_view(quiz: &Quiz, phase: &Phase, now: Millis) -> Option<Question
     Some(QuestionView {
         question_id: q.id,
         index: i,
-        prompt: q.prompt.clone(),
-        choices: q.choices.clone(),
+        prompt: q.prompt.to_string(),
+        choices: q.choice_texts(),
         time_limit_ms: q.time_limit_ms,
         closes_at: rfc3339(closes_at),
         time_left_ms: if phase.status == Status::Question {
@@ -96,8 +96,8 @@ pub fn opened_event(q: &crate::domain::quiz::Question, closes_at: Millis) -> Que
     QuestionOpened {
         question_id: q.id,
         index: q.index,
-        prompt: q.prompt.clone(),
-        choices: q.choices.clone(),
+        prompt: q.prompt.to_string(),
+        choices: q.choice_texts(),
         time_limit_ms: q.time_limit_ms,
         closes_at: rfc3339(closes_at),
     }

@@ -20,6 +20,12 @@ use super::worker::{Finish, Plan};
 const CHOICES: u32 = 4;
 
 /// The host's own connection to the first node.
+/// Choice `n` of question `i` in the load tool's quiz. Sessions deal choices in an order of
+/// their own, so players find the right one by its words, as people do.
+pub fn meaning(i: u32, n: u32) -> String {
+    format!("meaning {i}.{n}")
+}
+
 pub struct Host {
     target: Target,
     sender: Sender,
@@ -93,7 +99,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let choices: Vec<String> = (0..CHOICES).map(|n| format!("meaning {i}.{n}")).collect();
+            let choices: Vec<String> = (0..CHOICES).map(|n| meaning(i as u32, n)).collect();
             json!({ "prompt": format!("word {i}"), "choices": choices,
                     "correct_choice": c, "time_limit_ms": time_limit })
         })

@@ -89,6 +89,8 @@ struct Token {
 struct Opened {
     index: u32,
     question_id: String,
+    #[serde(default)]
+    choices: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -382,7 +384,13 @@ impl Player {
         let pool = shared.pools[self.plan.target].clone();
         let token = self.token.clone();
         let code = self.plan.code.clone();
-        let correct = shared.correct.get(q.index as usize).copied().unwrap_or(0);
+        let authored = shared.correct.get(q.index as usize).copied().unwrap_or(0);
+        let word = super::coordinator::meaning(q.index, authored);
+        let correct = q
+            .choices
+            .iter()
+            .position(|c| *c == word)
+            .map_or(authored, |p| p as u32);
         let (delay, choice) = {
             let mut rng = rand::rng();
             let delay = rng.random_range(0..shared.window_ms.max(1));

@@ -28,6 +28,7 @@ pub enum JournalOp {
         epoch: i64,
         created_at: Millis,
         phase: String,
+        deal_seed: String,
     },
     Phase {
         code: String,
@@ -192,9 +193,10 @@ async fn write_op(tx: &mut Transaction<'_, Any>, op: &JournalOp) -> Result<(), S
             epoch,
             created_at,
             phase,
+            deal_seed,
         } => sqlx::query(
-            "INSERT INTO live_sessions (code, quiz_id, host_id, auto_advance, max_players, epoch, created_at, phase)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO live_sessions (code, quiz_id, host_id, auto_advance, max_players, epoch, created_at, phase, deal_seed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(code)
         .bind(quiz_id)
@@ -203,7 +205,8 @@ async fn write_op(tx: &mut Transaction<'_, Any>, op: &JournalOp) -> Result<(), S
         .bind(max_players)
         .bind(epoch)
         .bind(created_at)
-        .bind(phase),
+        .bind(phase)
+        .bind(deal_seed),
         JournalOp::Phase {
             code,
             phase,
@@ -281,6 +284,8 @@ pub struct StoredSession {
     pub epoch: i64,
     pub created_at: Millis,
     pub phase: String,
+    /// `None` for sessions created before deals existed: they play the quiz as authored.
+    pub deal_seed: Option<String>,
     pub players: Vec<StoredPlayer>,
     pub answers: Vec<StoredAnswer>,
     pub log: Vec<(i64, String, String)>,
@@ -312,7 +317,8 @@ pub async fn load_sessions(
     finished_since: Millis,
 ) -> Result<Vec<StoredSession>, StoreError> {
     let heads = sqlx::query(
-        "SELECT code, quiz_id, host_id, auto_advance, max_players, epoch, created_at, phase
+        "SELECT code, quiz_id, host_id, auto_advance, max_players, epoch, created_at, phase,
+             deal_seed
          FROM live_sessions WHERE finished_at IS NULL OR finished_at >= $1",
     )
     .bind(finished_since)
@@ -374,6 +380,7 @@ pub async fn load_sessions(
             epoch: h.try_get("epoch")?,
             created_at: h.try_get("created_at")?,
             phase: h.try_get("phase")?,
+            deal_seed: h.try_get("deal_seed")?,
             code,
             players,
             answers,

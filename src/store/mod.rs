@@ -5,6 +5,8 @@ pub mod db;
 pub mod journal;
 pub mod sql;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -44,7 +46,13 @@ pub struct HistoryEntry {
 pub trait Store: Send + Sync + 'static {
     async fn save_user(&self, id: &str, display_name: &str, now: Millis) -> Result<(), StoreError>;
     async fn save_quiz(&self, quiz: &Quiz, now: Millis) -> Result<(), StoreError>;
-    async fn quiz(&self, id: Uuid) -> Result<Option<Quiz>, StoreError>;
+    /// A quiz, shared: every caller gets the same parse while any of them holds it.
+    async fn quiz(&self, id: Uuid) -> Result<Option<Arc<Quiz>>, StoreError>;
+    /// How many quizzes the author has saved (for the quota).
+    async fn quiz_count(&self, author: &str) -> Result<u64, StoreError>;
+    /// The token signing key: `candidate` is stored if none is yet, and the stored one is
+    /// returned, so every process sharing the database signs alike.
+    async fn signing_key(&self, candidate: &str, now: Millis) -> Result<String, StoreError>;
     /// The author's quizzes and every demo quiz, newest first.
     async fn quizzes_for(&self, author: &str) -> Result<Vec<QuizSummary>, StoreError>;
     /// Writes a finished session's results in one transaction; writing them again is a no-op.

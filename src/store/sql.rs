@@ -1,6 +1,9 @@
 //! `Store` over sqlx's `Any` driver: the same SQL serves SQLite and PostgreSQL (times are
 //! epoch milliseconds, booleans 0/1, ids text).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -14,13 +17,66 @@ use crate::live::{AnswerRow, SessionResults, Standing};
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// Quizzes never change once saved, so every session of a quiz shares one parse of it
+    /// for as long as any holds it (the largest quiz is most of a megabyte).
+    quizzes: Arc<Mutex<HashMap<Uuid, Weak<Quiz>>>>,
 }
 
 impl SqlStore {
     pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            quizzes: Arc::default(),
+        }
+    }
+
+    fn cached(&self, id: Uuid) -> Option<Arc<Quiz>> {
+        let map = self.quizzes.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&id).and_then(Weak::upgrade)
+    }
+
+    /// Keeps the first parse if two readers raced; drops entries nobody holds any more.
+    fn remember(&self, quiz: Quiz) -> Arc<Quiz> {
+        let mut map = self.quizzes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(held) = map.get(&quiz.id).and_then(Weak::upgrade) {
+            return held;
+        }
+        if map.len() >= 64 && map.len().is_power_of_two() {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let quiz = Arc::new(quiz);
+        map.insert(quiz.id, Arc::downgrade(&quiz));
+        quiz
+    }
+
+    async fn load_quiz(&self, id: Uuid) -> Result<Option<Quiz>, StoreError> {
+        let Some(row) = sqlx::query("SELECT author_id, title, demo FROM quizzes WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let questions = sqlx::query(
+            "SELECT id, idx, prompt, choices, correct_choice, time_limit_ms
+             FROM questions WHERE quiz_id = $1 ORDER BY idx",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(question_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Quiz {
+            id,
+            author_id: row.try_get("author_id")?,
+            title: row.try_get("title")?,
+            demo: row.try_get::<i64, _>("demo")? != 0,
+            questions,
+        }))
     }
 }
+
 
 fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))
@@ -133,7 +189,7 @@ impl Store for SqlStore {
             .bind(q.id.to_string())
             .bind(quiz.id.to_string())
             .bind(i64::from(q.index))
-            .bind(&q.prompt)
+            .bind(q.prompt.as_ref())
             .bind(serde_json::to_string(&q.choices).unwrap_or_default())
             .bind(i64::from(q.correct_choice))
             .bind(i64::from(q.time_limit_ms))
@@ -144,31 +200,36 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn quiz(&self, id: Uuid) -> Result<Option<Quiz>, StoreError> {
-        let Some(row) = sqlx::query("SELECT author_id, title, demo FROM quizzes WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let questions = sqlx::query(
-            "SELECT id, idx, prompt, choices, correct_choice, time_limit_ms
-             FROM questions WHERE quiz_id = $1 ORDER BY idx",
+    async fn quiz(&self, id: Uuid) -> Result<Option<Arc<Quiz>>, StoreError> {
+        if let Some(quiz) = self.cached(id) {
+            return Ok(Some(quiz));
+        }
+        Ok(self.load_quiz(id).await?.map(|q| self.remember(q)))
+    }
+
+    async fn quiz_count(&self, author: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quizzes WHERE author_id = $1")
+            .bind(author)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn signing_key(&self, candidate: &str, now: Millis) -> Result<String, StoreError> {
+        // Whoever inserts first wins; every node then reads the same key.
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ('jwt_hs256', $1, $2)
+             ON CONFLICT (name) DO NOTHING",
         )
-        .bind(id.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(question_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Quiz {
-            id,
-            author_id: row.try_get("author_id")?,
-            title: row.try_get("title")?,
-            demo: row.try_get::<i64, _>("demo")? != 0,
-            questions,
-        }))
+        .bind(candidate)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'jwt_hs256'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn quizzes_for(&self, author: &str) -> Result<Vec<QuizSummary>, StoreError> {

@@ -27,7 +27,10 @@ async fn a_question_closes_when_its_time_limit_passes() {
     assert_eq!(closed.data["question_id"], q1);
     assert_eq!(closed.data["answered"], 0);
     assert_eq!(closed.data["players"], 1);
-    assert_eq!(closed.data["correct_choice"], json!(correct(0)));
+    assert_eq!(
+        closed.data["correct_choice"],
+        json!(dealt(&opened.data, correct(0)))
+    );
     assert!(closed.id_num() > opened.id_num());
     let st = app.state(&g.host.token, &g.code).await;
     assert_eq!(

@@ -1,6 +1,7 @@
 //! The real binary killed with SIGKILL mid-question and started again on the same SQLite
-//! file and port: the question, the accepted answer, nonce replays, `Last-Event-ID` resumes
-//! and the question's timer all survive.
+//! file and port: the question, the accepted answer, nonce replays, `Last-Event-ID` resumes,
+//! the question's timer and the tokens issued before the kill (default configuration: the
+//! signing key is kept in the database) all survive.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -10,8 +11,6 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use crate::helpers::*;
-
-const SECRET: &str = "crash-test-secret-crash-test-secret";
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
@@ -24,7 +23,9 @@ async fn start(port: u16, db: &Path) -> Child {
         .arg(format!("127.0.0.1:{port}"))
         .arg("--database-url")
         .arg(format!("sqlite://{}", db.display()))
-        .env("JWT_SECRET", SECRET)
+        // Default configuration: the signing key lives in the database, so the tokens
+        // issued before the kill still work after the restart.
+        .env_remove("JWT_SECRET")
         .env("GUEST_LOGINS_PER_MINUTE", "1000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -221,10 +221,10 @@ async fn whole_game(app: TestApp) {
         "closes as soon as every player answered"
     );
     assert_eq!(closed.data["question_id"], json!(q1));
-    assert_eq!(closed.data["correct_choice"], json!(correct(0)));
+    assert_eq!(closed.data["correct_choice"], json!(dealt(q, correct(0))));
     let mut counts = vec![0; CHOICES];
-    counts[correct(0) as usize] = 2;
-    counts[wrong(0) as usize] = 1;
+    counts[dealt(q, correct(0)) as usize] = 2;
+    counts[dealt(q, wrong(0)) as usize] = 1;
     assert_eq!(closed.data["answer_counts"], json!(counts));
     assert_eq!(closed.data["answered"], 3);
     assert_eq!(closed.data["players"], 3);

@@ -193,6 +193,16 @@ pub fn correct(index: usize) -> u64 {
     ((index + 1) % CHOICES) as u64
 }
 
+/// Where choice `quiz_choice` of a `quiz_body` question (as authored) sits in the order the
+/// session dealt; `question` is what the session shows (`question_opened` or `question`).
+pub fn dealt(question: &Value, quiz_choice: u64) -> u64 {
+    let word = format!("w{}-{quiz_choice}", question["index"]);
+    question["choices"]
+        .as_array()
+        .and_then(|c| c.iter().position(|w| *w == json!(word)))
+        .map_or(quiz_choice, |p| p as u64)
+}
+
 /// A wrong choice of question `index` in a `quiz_body` quiz.
 pub fn wrong(index: usize) -> u64 {
     (correct(index) + 1) % CHOICES as u64
@@ -292,12 +302,26 @@ impl TestApp {
         choice: u64,
         nonce: Option<&str>,
     ) -> Reply {
+        let choice = self.dealt_choice(token, code, question_id, choice).await;
         let mut body = json!({ "question_id": question_id, "choice": choice });
         if let Some(n) = nonce {
             body["nonce"] = json!(n);
         }
         let path = format!("/api/v1/sessions/{code}/answers");
         self.post(&path, Some(token), body).await
+    }
+
+    /// `choice` counts in the quiz as authored (word `w{i}-{choice}`). Each session deals
+    /// its own order, so, like a player, this reads the choices shown and picks that word.
+    /// A question that is not the one shown keeps the number as given.
+    async fn dealt_choice(&self, token: &str, code: &str, question_id: &str, choice: u64) -> u64 {
+        let r = self
+            .get(&format!("/api/v1/sessions/{code}"), Some(token))
+            .await;
+        match r.json.get("question") {
+            Some(q) if q["question_id"] == json!(question_id) => dealt(q, choice),
+            _ => choice,
+        }
     }
 
     /// A host command: `start`, `next` or `end`.

@@ -14,7 +14,8 @@ async fn host_sees_counts(app: TestApp) {
         .next_named("session_state", Duration::from_secs(5))
         .await;
     let state = app.host(&g.host.token, &g.code, "start").await;
-    let question_id = state.expect(200, "start")["question"]["question_id"]
+    let shown = state.expect(200, "start")["question"].clone();
+    let question_id = shown["question_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -30,7 +31,7 @@ async fn host_sees_counts(app: TestApp) {
     let first = counts.iter().rev().find(|e| e.event == "answers").unwrap();
     assert_eq!(first.data["question_id"], question_id.as_str());
     assert_eq!(first.data["players"], 3);
-    assert_eq!(first.data["answer_counts"][correct(0) as usize], 1);
+    assert_eq!(first.data["answer_counts"][dealt(&shown, correct(0)) as usize], 1);
     app.answer(&g.players[1].token, &g.code, &question_id, wrong(0), None)
         .await
         .expect(200, "a wrong answer");
@@ -38,7 +39,7 @@ async fn host_sees_counts(app: TestApp) {
         seen.iter().any(|e| {
             e.event == "answers"
                 && e.data["answered"] == 2
-                && e.data["answer_counts"][wrong(0) as usize] == 1
+                && e.data["answer_counts"][dealt(&shown, wrong(0)) as usize] == 1
         })
     })
     .await;

@@ -174,7 +174,10 @@ async fn a_player_follows_a_question_by_polling() {
         "question_closed",
     )
     .await;
-    assert_eq!(closed["data"]["correct_choice"], json!(correct(0)));
+    assert_eq!(
+        closed["data"]["correct_choice"],
+        json!(dealt(&opened["data"], correct(0)))
+    );
     let score = all
         .iter()
         .rev()

@@ -41,7 +41,8 @@ async fn results_history_and_leaderboard_pages() {
 
     let mut host_sse = app.sse(&g.host.token, &g.code, None).await;
     let st = app.host(&g.host.token, &g.code, "start").await;
-    let q1 = st.expect(200, "start")["question"]["question_id"]
+    let shown1 = st.expect(200, "start")["question"].clone();
+    let q1 = shown1["question_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -54,11 +55,13 @@ async fn results_history_and_leaderboard_pages() {
         let pts = r.expect(200, "answer q1")["awarded_points"]
             .as_u64()
             .unwrap();
+        let choice = dealt(&shown1, choice);
         awarded.insert((p[i].user_id.clone(), q1.clone()), (choice, pts));
     }
     host_sse.next_named("question_closed", WAIT).await;
     let st = app.host(&g.host.token, &g.code, "next").await;
-    let q2 = st.expect(200, "next")["question"]["question_id"]
+    let shown2 = st.expect(200, "next")["question"].clone();
+    let q2 = shown2["question_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -68,7 +71,8 @@ async fn results_history_and_leaderboard_pages() {
     let pts = r.expect(200, "answer q2")["awarded_points"]
         .as_u64()
         .unwrap();
-    awarded.insert((p[0].user_id.clone(), q2.clone()), (correct(1), pts));
+    let choice = dealt(&shown2, correct(1));
+    awarded.insert((p[0].user_id.clone(), q2.clone()), (choice, pts));
     app.host(&g.host.token, &g.code, "end")
         .await
         .expect(200, "end");

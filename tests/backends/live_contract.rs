@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use quizcast::demo;
+use quizcast::domain::deal::{DealSeed, deal};
 use quizcast::domain::event::EventKind;
 use quizcast::domain::session::{Command, Status};
 use quizcast::domain::{DisplayName, SessionCode};
@@ -39,12 +40,16 @@ where
     Fut: Future<Output = Arc<dyn LiveState>>,
 {
     let live = make().await;
-    let quiz = Arc::new(demo::demo_quiz());
+    // Every backend must re-deal a session alike from its seed (the Redis one reads the
+    // quiz back from the store and deals it again on each node).
+    let seed = DealSeed::parse(&"5e".repeat(32)).unwrap();
+    let quiz = Arc::new(deal(&demo::demo_quiz(), &seed));
     let code = SessionCode::parse("K7P2QX").unwrap();
     let t0 = 1_800_000_000_000;
     let session = NewSession {
         code,
         quiz: quiz.clone(),
+        seed,
         host_id: "host".into(),
         auto_advance: false,
         max_players: 3,

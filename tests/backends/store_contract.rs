@@ -71,7 +71,17 @@ async fn contract(store: &dyn Store) {
     let quiz = draft("Latin").validate(Some("u1".into())).unwrap();
     store.save_quiz(&quiz, 100).await.unwrap();
     let back = store.quiz(quiz.id).await.unwrap().unwrap();
-    assert_eq!(back, quiz);
+    assert_eq!(*back, quiz);
+    // One parse shared by every holder (sessions of a quiz share its words).
+    let again = store.quiz(quiz.id).await.unwrap().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&back, &again));
+    assert_eq!(store.quiz_count("u1").await.unwrap(), 1);
+    assert_eq!(store.quiz_count("nobody").await.unwrap(), 0);
+
+    // The signing key: the first candidate is kept, later ones get it back.
+    let key = store.signing_key("first-candidate", 1).await.unwrap();
+    assert_eq!(key, "first-candidate");
+    assert_eq!(store.signing_key("second", 2).await.unwrap(), "first-candidate");
     assert!(store.quiz(uuid::Uuid::new_v4()).await.unwrap().is_none());
     let other = draft("Greek").validate(Some("u2".into())).unwrap();
     store.save_quiz(&other, 200).await.unwrap();

@@ -39,7 +39,8 @@ impl Cluster {
             .env("REDIS_URL", &self.redis_url)
             .env("REDIS_PREFIX", &self.prefix)
             .env("NODE_ID", id)
-            .env("JWT_SECRET", "cluster-test-secret-cluster-test")
+            // No JWT_SECRET: the nodes agree on the key kept in the shared database.
+            .env_remove("JWT_SECRET")
             .env("GUEST_LOGINS_PER_MINUTE", "100000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

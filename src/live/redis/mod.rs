@@ -26,6 +26,7 @@ use super::{
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState, You,
 };
+use crate::domain::deal::{DealSeed, deal};
 use crate::domain::leaderboard::{Board, Position};
 
 use crate::domain::scoring::score_answer;
@@ -137,8 +138,16 @@ impl RedisLive {
             .await
             .map_err(|e| LiveError::Unavailable(e.to_string()))?
             .ok_or_else(|| LiveError::Unavailable(format!("quiz {quiz_id} is gone")))?;
+        let quiz = match meta.get("deal_seed") {
+            Some(seed) => Arc::new(deal(
+                &quiz,
+                &DealSeed::parse(seed)
+                    .map_err(|_| LiveError::Unavailable("bad deal seed in redis".into()))?,
+            )),
+            None => quiz,
+        };
         let info = Info {
-            quiz: Arc::new(quiz),
+            quiz,
             host_id: field("host_id"),
             auto_advance: field("auto_advance") == "1",
             epoch: field("epoch").parse().unwrap_or(0),
@@ -235,6 +244,7 @@ impl LiveState for RedisLive {
                     epoch.to_string(),
                     s.created_at.to_string(),
                     phase,
+                    s.seed.to_string(),
                 ],
             ),
         )
