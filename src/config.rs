@@ -88,6 +88,19 @@ pub struct Config {
     #[arg(long, env = "AUTO_ADVANCE_SECS", default_value_t = 5)]
     pub auto_advance_secs: u64,
 
+    /// Unfinished sessions one host may have at a time (`403` beyond).
+    #[arg(long, env = "MAX_SESSIONS_PER_HOST", default_value_t = 20)]
+    pub max_sessions_per_host: u32,
+
+    /// Quizzes one author may keep (`403` beyond).
+    #[arg(long, env = "MAX_QUIZZES_PER_AUTHOR", default_value_t = 500)]
+    pub max_quizzes_per_author: u64,
+
+    /// A session with no host call and no answer (a lobby never started, an abandoned
+    /// reveal) for this many seconds finishes by itself.
+    #[arg(long, env = "SESSION_IDLE_SECS", default_value_t = 7200)]
+    pub session_idle_secs: u64,
+
     /// Base URL used in `join_url` and `host_url` (default: `http://<addr>`).
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,

@@ -83,6 +83,7 @@ const WORDS: &[(&str, [&str; 4], u32)] = &[
 
 pub fn demo_quiz() -> Quiz {
     Quiz {
+        dealt_from: None,
         id: DEMO_QUIZ_ID,
         author_id: None,
         title: "Demo: English vocabulary".into(),

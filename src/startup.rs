@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::game::{Game, now_ms};
+use crate::domain::Millis;
+use crate::game::{Game, Quotas, now_ms};
 use crate::http::auth::Auth;
 use crate::http::limits::Limits;
 use crate::http::{AppState, router};
@@ -100,6 +101,11 @@ impl Application {
         let store_for_key = store.clone();
 
         let auto_ms = (config.auto_advance_secs.min(3600) * 1000) as u32;
+        let quotas = Quotas {
+            sessions_per_host: config.max_sessions_per_host,
+            quizzes_per_author: config.max_quizzes_per_author,
+            idle_ms: (config.session_idle_secs.clamp(1, 30 * 86_400) * 1000) as Millis,
+        };
         let hub = Arc::new(Hub::new(config.subscriber_buffer));
         let shutdown = CancellationToken::new();
         let mut background = Vec::new();
@@ -108,7 +114,7 @@ impl Application {
                 let (journal, writer) = Journal::start(pool.clone(), JOURNAL_QUEUE);
                 let live = EmbeddedLive::recover(journal, &pool, store.as_ref(), auto_ms, now_ms())
                     .await?;
-                let game = Game::new(Arc::new(live), store, hub, shutdown.clone(), None);
+                let game = Game::new(Arc::new(live), store, hub, shutdown.clone(), None, quotas);
                 (game, Some(writer))
             }
             Some(url) => {
@@ -130,7 +136,7 @@ impl Application {
                     node.clone(),
                     config.redis_prefix.clone(),
                 ));
-                let game = Game::new(live, store, hub, shutdown.clone(), Some(shared));
+                let game = Game::new(live, store, hub, shutdown.clone(), Some(shared), quotas);
                 let sink: Weak<dyn ChangeSink> = Arc::downgrade(&game) as Weak<dyn ChangeSink>;
                 background.push(
                     listen(

@@ -5,6 +5,7 @@
 //! session from its stored seed; the words themselves are shared, never copied.
 
 use std::fmt;
+use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
@@ -56,7 +57,7 @@ impl fmt::Debug for DealSeed {
 
 /// The quiz as this session plays it: same words, its own question ids and choice order.
 /// The quiz id stays the quiz's own (results name the quiz they came from).
-pub fn deal(quiz: &Quiz, seed: &DealSeed) -> Quiz {
+pub fn deal(quiz: &Arc<Quiz>, seed: &DealSeed) -> Quiz {
     let mut rng = ChaCha8Rng::from_seed(seed.0);
     let questions = quiz
         .questions
@@ -86,13 +87,12 @@ pub fn deal(quiz: &Quiz, seed: &DealSeed) -> Quiz {
         title: quiz.title.clone(),
         questions,
         demo: quiz.demo,
+        dealt_from: Some(quiz.clone()),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use proptest::prelude::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
@@ -101,17 +101,17 @@ mod tests {
     use super::*;
 
     /// Same words and answers, none of the ids.
-        fn is_dealt_from(quiz: &Quiz, dealt: &Quiz) -> bool {
+    fn is_dealt_from(quiz: &Quiz, dealt: &Quiz) -> bool {
         quiz.questions.len() == dealt.questions.len()
-            && quiz
-                .questions
-                .iter()
-                .zip(&dealt.questions)
-                .all(|(a, b)| a.id != b.id && a.choices[a.correct_choice as usize] == b.choices[b.correct_choice as usize])
+            && quiz.questions.iter().zip(&dealt.questions).all(|(a, b)| {
+                a.id != b.id
+                    && a.choices[a.correct_choice as usize] == b.choices[b.correct_choice as usize]
+            })
     }
 
-    fn quiz(n: usize, choices: usize) -> Quiz {
-        Quiz {
+    fn quiz(n: usize, choices: usize) -> Arc<Quiz> {
+        Arc::new(Quiz {
+            dealt_from: None,
             id: Uuid::now_v7(),
             author_id: Some("author".into()),
             title: "t".into(),
@@ -121,12 +121,14 @@ mod tests {
                     id: Uuid::now_v7(),
                     index: i as u32,
                     prompt: format!("word {i}").into(),
-                    choices: (0..choices).map(|c| Arc::from(format!("meaning {i}.{c}"))).collect(),
+                    choices: (0..choices)
+                        .map(|c| Arc::from(format!("meaning {i}.{c}")))
+                        .collect(),
                     correct_choice: (i % choices) as u32,
                     time_limit_ms: 20_000,
                 })
                 .collect(),
-        }
+        })
     }
 
     #[test]
@@ -161,7 +163,12 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let a = deal(&q, &DealSeed::random(&mut rng));
         let b = deal(&q, &DealSeed::random(&mut rng));
-        assert!(a.questions.iter().zip(&b.questions).all(|(x, y)| x.id != y.id));
+        assert!(
+            a.questions
+                .iter()
+                .zip(&b.questions)
+                .all(|(x, y)| x.id != y.id)
+        );
         let same_place = a
             .questions
             .iter()

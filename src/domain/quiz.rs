@@ -62,6 +62,9 @@ pub struct Quiz {
     pub title: String,
     pub questions: Vec<Question>,
     pub demo: bool,
+    /// For a session's deal, the quiz as authored: held so that every session of a quiz
+    /// keeps one shared parse alive, and the store hands that same parse to the next.
+    pub dealt_from: Option<Arc<Quiz>>,
 }
 
 /// Every problem found in a draft, each naming the field it concerns.
@@ -132,6 +135,7 @@ impl QuizDraft {
             title: self.title.trim().to_owned(),
             questions,
             demo: false,
+            dealt_from: None,
         })
     }
 }

@@ -41,6 +41,9 @@ pub enum Command {
     AllAnswered { index: u32 },
     /// Timer: the reveal's pause is over (auto-advance).
     Advance,
+    /// Timer: nothing happened for `idle_ms` (see `Phase::idle_deadline`); the session
+    /// finishes by itself, like a host's `End`.
+    Idle { created_at: Millis, idle_ms: Millis },
 }
 
 impl Command {
@@ -95,6 +98,21 @@ impl Phase {
         }
     }
 
+    /// The last sign of life: the session's creation, or a question opening or closing.
+    /// Answers arrive only while a question is open, so none is ever later than that.
+    pub fn last_activity(&self, created_at: Millis) -> Millis {
+        [self.opened_at, self.closes_at]
+            .into_iter()
+            .flatten()
+            .fold(created_at, Millis::max)
+    }
+
+    /// When a session with no host call and no answer (a forgotten lobby, an abandoned
+    /// reveal) finishes by itself; `None` once finished.
+    pub fn idle_deadline(&self, created_at: Millis, idle_ms: Millis) -> Option<Millis> {
+        (self.status != Status::Finished).then(|| self.last_activity(created_at) + idle_ms)
+    }
+
     /// Whether question `index` accepts answers at `now`.
     pub fn accepts(&self, index: u32, now: Millis) -> bool {
         self.status == Status::Question
@@ -133,6 +151,18 @@ impl Phase {
                 Ok(self.advance(now, plan))
             }
             (Status::Reveal, Command::End) => Ok(self.finish(now, Vec::new())),
+            (
+                _,
+                Command::Idle {
+                    created_at,
+                    idle_ms,
+                },
+            ) if self
+                .idle_deadline(created_at, idle_ms)
+                .is_some_and(|d| now >= d) =>
+            {
+                self.apply(Command::End, now, plan)
+            }
             _ => unchanged(),
         }
     }
@@ -285,5 +315,30 @@ mod tests {
         let (p, s) = p.apply(Command::Advance, 30_000, &plan).unwrap();
         assert_eq!(s, [Step::Finished]);
         assert_eq!(p.deadline(), None);
+    }
+
+    #[test]
+    fn idle_sessions_finish_by_themselves_and_only_when_idle() {
+        let idle = |created_at| Command::Idle {
+            created_at,
+            idle_ms: 1_000,
+        };
+        // A lobby nobody started: idle from its creation.
+        let lobby = Phase::lobby();
+        assert_eq!(lobby.idle_deadline(100, 1_000), Some(1_100));
+        assert_eq!(run(&lobby, idle(100), 1_099).1, []);
+        let (p, s) = run(&lobby, idle(100), 1_100);
+        assert_eq!((p.status, s), (Status::Finished, vec![Step::Finished]));
+        assert_eq!(p.idle_deadline(100, 1_000), None);
+        assert_eq!(run(&p, idle(100), 9_999).1, []);
+        // An abandoned reveal: idle from when its question closed.
+        let (p, _) = run(&Phase::lobby(), Command::Start, 5_000);
+        let (p, _) = run(&p, Command::Next, 6_000);
+        assert_eq!(p.last_activity(100), 6_000);
+        assert_eq!(run(&p, idle(100), 6_999).1, []);
+        assert_eq!(run(&p, idle(100), 7_000).1, [Step::Finished]);
+        // An open question is never idle before it closes.
+        let (open, _) = run(&Phase::lobby(), Command::Start, 5_000);
+        assert_eq!(open.idle_deadline(100, 1_000), Some(16_000));
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::domain::event::{AnswerResult, EventKind, Member, Presence, Score, SessionState};
 use crate::domain::deal::{DealSeed, deal};
+use crate::domain::event::{AnswerResult, EventKind, Member, Presence, Score, SessionState};
 use crate::domain::quiz::Quiz;
 use crate::domain::session::Command;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -39,6 +39,21 @@ pub enum GameError {
     NoCode,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("only the quiz's author may start sessions of it")]
+    NotAuthor,
+    #[error("the host never plays their own session")]
+    HostCannotPlay,
+    #[error("quota reached: at most {limit} {what}")]
+    Quota { what: &'static str, limit: u64 },
+}
+
+/// What one user may hold, and how long a session may sit idle.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    pub sessions_per_host: u32,
+    pub quizzes_per_author: u64,
+    /// A session with no host call and no answer for this long finishes by itself.
+    pub idle_ms: Millis,
 }
 
 pub struct Game {
@@ -50,6 +65,7 @@ pub struct Game {
     tasks: TaskTracker,
     /// Set when live state is shared through Redis with other nodes.
     pub shared: Option<Arc<Shared>>,
+    pub quotas: Quotas,
     me: Weak<Game>,
 }
 
@@ -60,6 +76,7 @@ impl Game {
         hub: Arc<Hub>,
         shutdown: CancellationToken,
         shared: Option<Arc<Shared>>,
+        quotas: Quotas,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             live,
@@ -69,6 +86,7 @@ impl Game {
             shutdown,
             tasks: TaskTracker::new(),
             shared,
+            quotas,
             me: me.clone(),
         })
     }
@@ -157,12 +175,27 @@ impl Game {
         auto_advance: bool,
         max_players: u32,
     ) -> Result<SessionCode, GameError> {
+        // Hosting a copy of someone else's quiz would reveal its answers to the copier.
+        if !quiz.demo && quiz.author_id.as_deref() != Some(host_id.as_str()) {
+            return Err(GameError::NotAuthor);
+        }
         let seed = DealSeed::random(&mut rand::rng());
         let quiz = Arc::new(deal(&quiz, &seed));
         for _ in 0..16 {
             let code = SessionCode::random(&mut rand::rng());
             if self.store.results(code).await?.is_some() {
                 continue;
+            }
+            let max = self.quotas.sessions_per_host;
+            if !self
+                .live
+                .reserve_host_slot(&host_id, code, max, now_ms())
+                .await?
+            {
+                return Err(GameError::Quota {
+                    what: "unfinished sessions per host",
+                    limit: u64::from(max),
+                });
             }
             let session = NewSession {
                 code,
@@ -179,8 +212,13 @@ impl Game {
                     metrics::counter!("quizcast_sessions_created_total").increment(1);
                     return Ok(code);
                 }
-                Err(LiveError::CodeTaken) => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    self.live.release_host_slot(&host_id, code).await?;
+                    match e {
+                        LiveError::CodeTaken => continue,
+                        e => return Err(e.into()),
+                    }
+                }
             }
         }
         Err(GameError::NoCode)
@@ -237,6 +275,10 @@ impl Game {
         user: &str,
         name: &DisplayName,
     ) -> Result<SessionState, GameError> {
+        // A host who also played would see every answer before the room does.
+        if self.live.clock(code).await?.host_id == user {
+            return Err(GameError::HostCannotPlay);
+        }
         let joined = self.live.join(code, user, name).await?;
         if joined.changed
             && self.shared.is_none()
@@ -347,6 +389,9 @@ impl Game {
             .iter()
             .any(|e| e.kind == EventKind::SessionFinished)
         {
+            if let Ok(clock) = self.live.clock(code).await {
+                self.live.release_host_slot(&clock.host_id, code).await?;
+            }
             // Stored before anyone hears of the finish, so results and history are there
             // for whoever asks next (the runner retries if this attempt fails).
             self.save_results_once(code).await;
@@ -384,6 +429,21 @@ impl Game {
                 EncodedEvent::of(None, EventKind::Score, &score),
             );
         }
+        Ok(())
+    }
+
+    /// Saves a new quiz unless its author already has as many as the quota allows.
+    pub async fn save_quiz(&self, quiz: &Quiz) -> Result<(), GameError> {
+        let limit = self.quotas.quizzes_per_author;
+        if let Some(author) = &quiz.author_id
+            && self.store.quiz_count(author).await? >= limit
+        {
+            return Err(GameError::Quota {
+                what: "quizzes per author",
+                limit,
+            });
+        }
+        self.store.save_quiz(quiz, now_ms()).await?;
         Ok(())
     }
 

@@ -120,7 +120,13 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
             }
             return;
         }
-        let deadline = clock.phase.deadline().filter(|_| owner).map(instant_at);
+        let idle_ms = game.quotas.idle_ms;
+        let idle_at = clock.phase.idle_deadline(clock.created_at, idle_ms);
+        let due = match (clock.phase.deadline(), idle_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = due.filter(|_| owner).map(instant_at);
         let expiry = r.topic.next_presence_expiry().map(instant_at);
         let lb_at = lb_dirty.then(|| last_lb + COALESCE);
         let presence_due = presence_dirty.then(|| last_presence + COALESCE);
@@ -136,7 +142,9 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
                 presence_dirty = true;
             }
             _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                let cmd = if clock.phase.status == Status::Question {
+                let cmd = if idle_at.is_some_and(|d| now_ms() >= d) {
+                    Command::Idle { created_at: clock.created_at, idle_ms }
+                } else if clock.phase.status == Status::Question {
                     Command::Expire
                 } else {
                     Command::Advance

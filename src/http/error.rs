@@ -189,7 +189,10 @@ impl From<GameError> for AppError {
     fn from(e: GameError) -> Self {
         match e {
             GameError::Live(l) => l.into(),
-            GameError::NotHost => AppError::Forbidden(e.to_string()),
+            GameError::NotHost
+            | GameError::NotAuthor
+            | GameError::HostCannotPlay
+            | GameError::Quota { .. } => AppError::Forbidden(e.to_string()),
             GameError::NoCode => AppError::Unavailable(e.to_string()),
             GameError::Store(s) => s.into(),
         }

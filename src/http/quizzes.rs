@@ -13,7 +13,6 @@ use super::error::{AppError, AppResult, Problem};
 use super::extract::{AppJson, AppQuery};
 use crate::domain::import::{self, Delimiter};
 use crate::domain::quiz::{Quiz, QuizDraft};
-use crate::game::now_ms;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuizCreated {
@@ -66,7 +65,7 @@ pub struct ImportParams {
 }
 
 async fn save(state: &AppState, quiz: Quiz) -> AppResult<(StatusCode, axum::Json<QuizCreated>)> {
-    state.game.store.save_quiz(&quiz, now_ms()).await?;
+    state.game.save_quiz(&quiz).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(QuizCreated {

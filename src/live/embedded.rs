@@ -2,7 +2,7 @@
 //! acknowledged, and read back at start-up. Locks are std mutexes held only for in-memory
 //! work (never across `.await`); waiting for durability happens after they are released.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -13,11 +13,11 @@ use super::{
     AnswerInput, AnswerOutcome, Applied, Clock, Joined, LiveError, LiveState, LogEntry, NewSession,
     Replay, SessionResults, event_id,
 };
+use crate::domain::deal::{DealSeed, deal};
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
 };
-use crate::domain::deal::{DealSeed, deal};
-use crate::domain::session::{Command, Phase};
+use crate::domain::session::{Command, Phase, Status};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
 use crate::store::journal::{Journal, JournalFull, JournalOp, StoredSession, load_sessions};
@@ -31,6 +31,8 @@ type Shared = Arc<Mutex<SessionRecord>>;
 
 pub struct EmbeddedLive {
     sessions: RwLock<HashMap<SessionCode, Shared>>,
+    /// Each host's unfinished sessions, for the quota.
+    hosting: Mutex<HashMap<UserId, HashSet<SessionCode>>>,
     journal: Journal,
     auto_advance_ms: u32,
 }
@@ -75,10 +77,17 @@ impl EmbeddedLive {
         now: Millis,
     ) -> anyhow::Result<Self> {
         let mut sessions = HashMap::new();
+        let mut hosting: HashMap<UserId, HashSet<SessionCode>> = HashMap::new();
         for stored in load_sessions(pool, now - KEEP_FINISHED_MS).await? {
             let code = stored.code.clone();
             match Self::restore(stored, store, auto_advance_ms).await {
                 Ok(record) => {
+                    if record.phase.status != Status::Finished {
+                        hosting
+                            .entry(record.host_id.clone())
+                            .or_default()
+                            .insert(record.code);
+                    }
                     sessions.insert(record.code, Arc::new(Mutex::new(record)));
                 }
                 Err(e) => tracing::error!(%code, error = %e, "cannot restore session; skipped"),
@@ -89,6 +98,7 @@ impl EmbeddedLive {
         }
         Ok(Self {
             sessions: RwLock::new(sessions),
+            hosting: Mutex::new(hosting),
             journal,
             auto_advance_ms,
         })
@@ -223,7 +233,35 @@ impl LiveState for EmbeddedLive {
             phase: r.phase.clone(),
             host_id: r.host_id.clone(),
             question_count: r.quiz.question_count(),
+            created_at: r.created_at,
         })
+    }
+
+    async fn reserve_host_slot(
+        &self,
+        host: &str,
+        code: SessionCode,
+        max: u32,
+        _now: Millis,
+    ) -> Result<bool, LiveError> {
+        let mut hosting = self.hosting.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = hosting.entry(host.to_owned()).or_default();
+        if mine.len() >= max as usize && !mine.contains(&code) {
+            return Ok(false);
+        }
+        mine.insert(code);
+        Ok(true)
+    }
+
+    async fn release_host_slot(&self, host: &str, code: SessionCode) -> Result<(), LiveError> {
+        let mut hosting = self.hosting.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mine) = hosting.get_mut(host) {
+            mine.remove(&code);
+            if mine.is_empty() {
+                hosting.remove(host);
+            }
+        }
+        Ok(())
     }
 
     async fn join(

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::deal::DealSeed;
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
 };
-use crate::domain::deal::DealSeed;
 use crate::domain::quiz::Quiz;
 use crate::domain::session::{Command, Phase, PhaseError};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -95,6 +95,7 @@ pub struct Clock {
     pub phase: Phase,
     pub host_id: UserId,
     pub question_count: u32,
+    pub created_at: Millis,
 }
 
 /// Everything kept of a finished session.
@@ -197,6 +198,17 @@ pub trait LiveState: Send + Sync + 'static {
         now: Millis,
     ) -> Result<(SessionState, u64), LiveError>;
     async fn clock(&self, code: SessionCode) -> Result<Clock, LiveError>;
+    /// Counts `code` among `host`'s unfinished sessions unless they already number `max`
+    /// (then `false`). Atomic, so parallel requests cannot pass the quota together.
+    async fn reserve_host_slot(
+        &self,
+        host: &str,
+        code: SessionCode,
+        max: u32,
+        now: Millis,
+    ) -> Result<bool, LiveError>;
+    /// The session no longer counts against its host (it finished, or was never created).
+    async fn release_host_slot(&self, host: &str, code: SessionCode) -> Result<(), LiveError>;
     async fn join(
         &self,
         code: SessionCode,

@@ -68,6 +68,7 @@ impl SqlStore {
         .map(question_from_row)
         .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Quiz {
+            dealt_from: None,
             id,
             author_id: row.try_get("author_id")?,
             title: row.try_get("title")?,
@@ -76,7 +77,6 @@ impl SqlStore {
         }))
     }
 }
-
 
 fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))

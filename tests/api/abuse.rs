@@ -4,4 +4,5 @@
 mod fairness;
 mod input;
 mod limits;
+mod quotas;
 mod web;

@@ -3,55 +3,18 @@
 //! the question's timer and the tokens issued before the kill (default configuration: the
 //! signing key is kept in the database) all survive.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 
 use crate::helpers::*;
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
-}
-
-async fn start(port: u16, db: &Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_quizcast"))
-        .arg("--addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", db.display()))
-        // Default configuration: the signing key lives in the database, so the tokens
-        // issued before the kill still work after the restart.
-        .env_remove("JWT_SECRET")
-        .env("GUEST_LOGINS_PER_MINUTE", "1000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the quizcast binary");
-    let http = client();
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    for _ in 0..200 {
-        if let Ok(r) = http.get(&url).timeout(Duration::from_secs(1)).send().await
-            && r.status() == 200
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server on port {port} did not answer /healthz within 10 s");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_resumes_the_game() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("crash.db");
     let port = free_port();
-    let mut child = start(port, &db).await;
+    let mut child = start_binary(port, &db, &[]).await;
     let app = TestApp {
         addr: ([127, 0, 0, 1], port).into(),
         base_url: format!("http://127.0.0.1:{port}"),
@@ -78,7 +41,7 @@ async fn a_killed_server_resumes_the_game() {
     drop(sse);
 
     child.kill().await.expect("SIGKILL the server");
-    let mut child = start(port, &db).await;
+    let mut child = start_binary(port, &db, &[]).await;
 
     let st = app.state(&ana.token, &g.code).await;
     assert!(

@@ -1,6 +1,7 @@
 //! `spawn_app()`: a real server on port 0 with a fresh SQLite file, and a client that talks
 //! to it like any other: plain HTTP, Server-Sent Events and long-poll. Every wait is bounded.
 
+mod binary;
 mod game;
 mod sse;
 
@@ -8,6 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use binary::*;
 pub use game::*;
 use quizcast::config::Config;
 use quizcast::startup::Application;
@@ -105,6 +107,11 @@ pub async fn spawn_app() -> TestApp {
 /// The same server with shared live state: Redis (fresh key prefix) and PostgreSQL (fresh
 /// schema). `None` after printing `skipped: …` when they are not reachable (fails in CI).
 pub async fn spawn_shared_app() -> Option<TestApp> {
+    spawn_shared_app_with(|_| {}).await
+}
+
+/// `spawn_shared_app` with a configuration tweak.
+pub async fn spawn_shared_app_with(tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let database_url = crate::services::fresh_postgres().await?;
     let (_, prefix) = crate::services::fresh_redis().await?;
     let redis_url = std::env::var("TEST_REDIS_URL")
@@ -114,6 +121,7 @@ pub async fn spawn_shared_app() -> Option<TestApp> {
             c.database_url = database_url;
             c.redis_url = Some(redis_url);
             c.redis_prefix = prefix;
+            tweak(c);
         })
         .await,
     )

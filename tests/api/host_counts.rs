@@ -15,10 +15,7 @@ async fn host_sees_counts(app: TestApp) {
         .await;
     let state = app.host(&g.host.token, &g.code, "start").await;
     let shown = state.expect(200, "start")["question"].clone();
-    let question_id = shown["question_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let question_id = shown["question_id"].as_str().unwrap().to_owned();
     app.answer(&g.players[0].token, &g.code, &question_id, correct(0), None)
         .await
         .expect(200, "first answer");
@@ -31,7 +28,10 @@ async fn host_sees_counts(app: TestApp) {
     let first = counts.iter().rev().find(|e| e.event == "answers").unwrap();
     assert_eq!(first.data["question_id"], question_id.as_str());
     assert_eq!(first.data["players"], 3);
-    assert_eq!(first.data["answer_counts"][dealt(&shown, correct(0)) as usize], 1);
+    assert_eq!(
+        first.data["answer_counts"][dealt(&shown, correct(0)) as usize],
+        1
+    );
     app.answer(&g.players[1].token, &g.code, &question_id, wrong(0), None)
         .await
         .expect(200, "a wrong answer");

@@ -87,7 +87,10 @@ async fn a_resume_replays_exactly_what_was_missed() {
         "exactly the missed log events, in order, same ids"
     );
     assert_eq!(replay[0].data["question_id"], json!(q1));
-    assert_eq!(replay[0].data["correct_choice"], json!(correct(0)));
+    assert_eq!(
+        replay[0].data["correct_choice"],
+        json!(dealt(&opened.data, correct(0)))
+    );
     let snaps = snapshots(&mut back, true).await;
     let score = snaps.iter().rev().find(|e| e.event == "score").unwrap();
     assert_eq!(

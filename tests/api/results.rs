@@ -42,10 +42,7 @@ async fn results_history_and_leaderboard_pages() {
     let mut host_sse = app.sse(&g.host.token, &g.code, None).await;
     let st = app.host(&g.host.token, &g.code, "start").await;
     let shown1 = st.expect(200, "start")["question"].clone();
-    let q1 = shown1["question_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let q1 = shown1["question_id"].as_str().unwrap().to_owned();
     app.get(&results, Some(&p[0].token))
         .await
         .expect_problem(409, "results while playing");
@@ -61,10 +58,7 @@ async fn results_history_and_leaderboard_pages() {
     host_sse.next_named("question_closed", WAIT).await;
     let st = app.host(&g.host.token, &g.code, "next").await;
     let shown2 = st.expect(200, "next")["question"].clone();
-    let q2 = shown2["question_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let q2 = shown2["question_id"].as_str().unwrap().to_owned();
     let r = app
         .answer(&p[0].token, &g.code, &q2, correct(1), None)
         .await;

@@ -43,7 +43,7 @@ where
     // Every backend must re-deal a session alike from its seed (the Redis one reads the
     // quiz back from the store and deals it again on each node).
     let seed = DealSeed::parse(&"5e".repeat(32)).unwrap();
-    let quiz = Arc::new(deal(&demo::demo_quiz(), &seed));
+    let quiz = Arc::new(deal(&Arc::new(demo::demo_quiz()), &seed));
     let code = SessionCode::parse("K7P2QX").unwrap();
     let t0 = 1_800_000_000_000;
     let session = NewSession {

@@ -81,7 +81,10 @@ async fn contract(store: &dyn Store) {
     // The signing key: the first candidate is kept, later ones get it back.
     let key = store.signing_key("first-candidate", 1).await.unwrap();
     assert_eq!(key, "first-candidate");
-    assert_eq!(store.signing_key("second", 2).await.unwrap(), "first-candidate");
+    assert_eq!(
+        store.signing_key("second", 2).await.unwrap(),
+        "first-candidate"
+    );
     assert!(store.quiz(uuid::Uuid::new_v4()).await.unwrap().is_none());
     let other = draft("Greek").validate(Some("u2".into())).unwrap();
     store.save_quiz(&other, 200).await.unwrap();

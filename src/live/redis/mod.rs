@@ -23,10 +23,10 @@ use super::{
     AnswerInput, AnswerOutcome, AnswerRow, Applied, Clock, Joined, LiveError, LiveState,
     NewSession, Replay, SessionResults, event_id,
 };
+use crate::domain::deal::{DealSeed, deal};
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState, You,
 };
-use crate::domain::deal::{DealSeed, deal};
 use crate::domain::leaderboard::{Board, Position};
 
 use crate::domain::scoring::score_answer;
@@ -49,7 +49,12 @@ struct Scripts {
     answer: Script,
     apply: Script,
     read: Script,
+    host_slot: Script,
 }
+
+/// A host's set of unfinished sessions forgets members this old (sessions whose keys
+/// vanished without finishing); idle sessions finish long before.
+const HOSTING_TTL_MS: Millis = 48 * 3_600_000;
 
 pub struct RedisLive {
     client: Client,
@@ -75,12 +80,18 @@ impl RedisLive {
                 answer: Script::from_lua(include_str!("../lua/answer.lua")),
                 apply: Script::from_lua(include_str!("../lua/apply.lua")),
                 read: Script::from_lua(include_str!("../lua/read.lua")),
+                host_slot: Script::from_lua(include_str!("../lua/host_slot.lua")),
             },
         }
     }
 
     pub fn key(&self, code: SessionCode, part: &str) -> String {
         format!("{}:{{{code}}}:{part}", self.prefix)
+    }
+
+    /// Tagged by the host, so one script reaches it on any shard.
+    fn hosting_key(&self, host: &str) -> String {
+        format!("{}:hosting:{{{host}}}", self.prefix)
     }
 
     fn sessions_key(&self) -> String {
@@ -151,6 +162,7 @@ impl RedisLive {
             host_id: field("host_id"),
             auto_advance: field("auto_advance") == "1",
             epoch: field("epoch").parse().unwrap_or(0),
+            created_at: field("created_at").parse().unwrap_or(0),
         };
         self.info
             .lock()
@@ -304,7 +316,43 @@ impl LiveState for RedisLive {
             phase,
             host_id: info.host_id,
             question_count: info.quiz.question_count(),
+            created_at: info.created_at,
         })
+    }
+
+    async fn reserve_host_slot(
+        &self,
+        host: &str,
+        code: SessionCode,
+        max: u32,
+        now: Millis,
+    ) -> Result<bool, LiveError> {
+        let reserved: i64 = timed(
+            "host_slot",
+            self.scripts.host_slot.evalsha_with_reload(
+                &self.client,
+                vec![self.hosting_key(host)],
+                vec![
+                    code.to_string(),
+                    now.to_string(),
+                    max.to_string(),
+                    (now - HOSTING_TTL_MS).to_string(),
+                    HOSTING_TTL_MS.to_string(),
+                ],
+            ),
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(reserved == 1)
+    }
+
+    async fn release_host_slot(&self, host: &str, code: SessionCode) -> Result<(), LiveError> {
+        let _: i64 = self
+            .client
+            .zrem(self.hosting_key(host), code.to_string())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn join(

@@ -24,6 +24,7 @@ pub(super) struct Info {
     pub(super) host_id: String,
     pub(super) auto_advance: bool,
     pub(super) epoch: u64,
+    pub(super) created_at: Millis,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
