@@ -12,6 +12,7 @@ pub mod quiz;
 pub mod scoring;
 pub mod session;
 pub mod standing;
+pub mod unique_names;
 
 pub use code::SessionCode;
 pub use name::DisplayName;

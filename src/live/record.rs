@@ -14,6 +14,7 @@ use crate::domain::quiz::Quiz;
 use crate::domain::scoring::{Streak, score_answer};
 use crate::domain::session::{Command, Phase, Plan, Status, Step};
 use crate::domain::standing;
+use crate::domain::unique_names::UniqueNames;
 use crate::domain::{Millis, SessionCode, UserId, rfc3339};
 
 use super::{
@@ -58,6 +59,7 @@ pub struct SessionRecord {
     pub created_at: Millis,
     pub phase: Phase,
     pub players: HashMap<UserId, PlayerRecord>,
+    names: UniqueNames,
     board: Board,
     /// Answers per question index.
     answers: Vec<HashMap<UserId, AnswerRecord>>,
@@ -146,6 +148,7 @@ impl SessionRecord {
             created_at,
             phase: Phase::lobby(),
             players: HashMap::new(),
+            names: UniqueNames::default(),
             board: Board::default(),
             answers: vec![HashMap::new(); n],
             counts,
@@ -182,11 +185,16 @@ impl SessionRecord {
             return Err(LiveError::Full);
         }
         let seq = self.take_seq();
+        // A returning player keeps the name they were shown with.
+        let shown = match self.players.contains_key(user) {
+            true => String::new(),
+            false => self.names.claim(name),
+        };
         let player = self
             .players
             .entry(user.to_owned())
             .or_insert_with(|| PlayerRecord {
-                display_name: name.to_owned(),
+                display_name: shown,
                 join_seq: seq,
                 left: false,
                 score: 0,
@@ -211,6 +219,7 @@ impl SessionRecord {
 
     /// Restores a player from storage (recovery).
     pub fn restore_player(&mut self, user: &str, name: &str, join_seq: u64, left: bool) {
+        self.names.restore(name);
         self.next_seq = self.next_seq.max(join_seq + 1);
         self.players.insert(
             user.to_owned(),

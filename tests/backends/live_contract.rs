@@ -34,12 +34,75 @@ fn input(user: &str, q: uuid::Uuid, choice: i64, nonce: Option<&str>) -> AnswerI
     }
 }
 
+/// Names are unique per session (case-insensitive), returning players keep theirs, and a
+/// host's unfinished sessions are counted atomically against the quota.
+async fn names_and_host_slots(live: &dyn LiveState) {
+    let seed = DealSeed::parse(&"a7".repeat(32)).unwrap();
+    let code = SessionCode::parse("NAMES2").unwrap();
+    let t0 = 1_800_000_000_000;
+    assert!(live.reserve_host_slot("host", code, 2, t0).await.unwrap());
+    assert!(
+        live.reserve_host_slot("host", code, 2, t0).await.unwrap(),
+        "idempotent"
+    );
+    let other = SessionCode::parse("NAMES3").unwrap();
+    assert!(live.reserve_host_slot("host", other, 2, t0).await.unwrap());
+    let third = SessionCode::parse("NAMES4").unwrap();
+    assert!(
+        !live.reserve_host_slot("host", third, 2, t0).await.unwrap(),
+        "over the quota"
+    );
+    assert!(
+        live.reserve_host_slot("someone", third, 2, t0)
+            .await
+            .unwrap()
+    );
+    live.release_host_slot("host", other).await.unwrap();
+    assert!(
+        live.reserve_host_slot("host", third, 2, t0).await.unwrap(),
+        "a freed slot"
+    );
+
+    live.create(NewSession {
+        code,
+        quiz: Arc::new(deal(&Arc::new(demo::demo_quiz()), &seed)),
+        seed,
+        host_id: "host".into(),
+        auto_advance: false,
+        max_players: 10,
+        created_at: t0,
+    })
+    .await
+    .unwrap();
+    let users = ["n1", "n2", "n3", "n4"];
+    for (u, n) in users.iter().zip(["Ana", "ANA", "Ana", "Ben"]) {
+        let n = DisplayName::parse(n).unwrap();
+        assert!(live.join(code, u, &n).await.unwrap().changed);
+    }
+    let ids: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+    let shown = live.names(code, &ids).await.unwrap();
+    assert_eq!(shown, ["Ana", "ANA (2)", "Ana (3)", "Ben"]);
+    assert!(live.leave(code, "n2").await.unwrap());
+    let again = DisplayName::parse("Zed").unwrap();
+    assert!(live.join(code, "n2", &again).await.unwrap().changed);
+    assert_eq!(live.names(code, &ids[1..2]).await.unwrap(), ["ANA (2)"]);
+    let board = live.leaderboard(code, 0, 10).await.unwrap();
+    let mut names: Vec<_> = board
+        .entries
+        .iter()
+        .map(|e| e.display_name.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ANA (2)", "Ana", "Ana (3)", "Ben"]);
+}
+
 async fn contract<F, Fut>(make: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<dyn LiveState>>,
 {
     let live = make().await;
+    names_and_host_slots(live.as_ref()).await;
     // Every backend must re-deal a session alike from its seed (the Redis one reads the
     // quiz back from the store and deals it again on each node).
     let seed = DealSeed::parse(&"5e".repeat(32)).unwrap();

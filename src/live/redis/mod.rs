@@ -7,7 +7,8 @@
 //! session clock (JSON), `P:{C}:players` hash of player JSON, `P:{C}:board` sorted set
 //! (score, then who reached it first), `P:{C}:answers` hash `index:user` → answer,
 //! `P:{C}:counts` hash `index:choice` → n, `P:{C}:log` stream of log events,
-//! `P:{C}:members` stream of joins and leaves, `P:{C}:score:USER` the player's latest
+//! `P:{C}:members` stream of joins and leaves, `P:{C}:names` the names shown (unique per
+//! session), `P:{C}:score:USER` the player's latest
 //! `score` snapshot, `P:{C}:presence` and `P:{C}:lease`; `P:sessions` set of live codes.
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::domain::leaderboard::{Board, Position};
 
 use crate::domain::scoring::score_answer;
 use crate::domain::session::{Command, Phase, Status, Step};
+use crate::domain::unique_names::name_key;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
 
@@ -361,13 +363,15 @@ impl LiveState for RedisLive {
         user: &str,
         name: &DisplayName,
     ) -> Result<Joined, LiveError> {
-        let keys = ["meta", "phase", "players", "board", "members"].map(|p| self.key(code, p));
+        let keys =
+            ["meta", "phase", "players", "board", "members", "names"].map(|p| self.key(code, p));
+        let key = name_key(name.as_str());
         let reply: String = timed(
             "join",
             self.scripts.join.evalsha_with_reload(
                 &self.client,
                 keys.to_vec(),
-                vec![user, name.as_str()],
+                vec![user, name.as_str(), key.as_str()],
             ),
         )
         .await
@@ -786,7 +790,7 @@ impl LiveState for RedisLive {
             .map_err(unavailable)?;
         let mut keys: Vec<String> = [
             "meta", "phase", "players", "board", "answers", "counts", "log", "members", "presence",
-            "lease",
+            "lease", "names",
         ]
         .iter()
         .map(|p| self.key(code, p))
