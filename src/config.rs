@@ -93,7 +93,8 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
 
-    /// Events buffered per subscriber before it is dropped as too slow.
+    /// Log events queued per subscriber before it is dropped as too slow (snapshots do not
+    /// count: a newer one replaces the one waiting).
     #[arg(long, env = "SUBSCRIBER_BUFFER", default_value_t = 256)]
     pub subscriber_buffer: usize,
 

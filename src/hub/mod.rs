@@ -1,12 +1,14 @@
 //! Topics and local fan-out. A session's topic carries its broadcast events and, filtered
 //! by user, each player's private ones. Events arrive already encoded (`Frame`): fan-out
-//! only clones an `Arc`. Every subscriber has a bounded queue; one that falls behind is
-//! dropped (its stream ends and the client resumes with `Last-Event-ID`), and one whose
-//! connection stops taking bytes while frames wait is cut (`stall`).
+//! only clones an `Arc`. Every subscriber has a bounded queue that conflates snapshots
+//! (`queue`); one that falls behind the log is dropped (its stream ends and the client
+//! resumes with `Last-Event-ID`), and one whose connection stops taking bytes while frames
+//! wait is cut (`stall`).
 //! Depends on the domain's event names only, not on live state or HTTP.
 
 pub mod frame;
 pub mod presence;
+pub mod queue;
 pub mod redis;
 pub mod stall;
 
@@ -15,12 +17,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use frame::{EncodedEvent, Frame};
 use presence::Tracker;
+use queue::{Queued, SendError};
 use stall::{Liveness, Watched, clock_ms};
 
 use crate::domain::event::EventKind;
@@ -44,7 +47,7 @@ impl Transport {
 
 struct Subscriber {
     user: Arc<str>,
-    tx: mpsc::Sender<Frame>,
+    tx: queue::Sender,
     watch: Option<Arc<Liveness>>,
 }
 
@@ -111,7 +114,7 @@ impl Topic {
         }
     }
 
-    /// Sends to every subscriber (or only `user`'s); drops those whose queue is full.
+    /// Sends to every subscriber (or only `user`'s); drops those that fell behind the log.
     fn fan_out(&self, frame: &Frame, only: Option<&str>) -> usize {
         let started = std::time::Instant::now();
         let now = clock_ms();
@@ -119,14 +122,15 @@ impl Topic {
         let mut delivered = 0;
         let mut slow = Vec::new();
         let mut send = |id: u64, sub: &Subscriber| match sub.tx.try_send(frame.clone()) {
-            Ok(()) => {
+            Ok(queued) => {
                 delivered += 1;
-                if let Some(w) = &sub.watch {
+                // A replaced snapshot is still one thing waiting, not two.
+                if let (Some(w), Queued::Added) = (&sub.watch, queued) {
                     w.sent(now);
                 }
             }
-            Err(mpsc::error::TrySendError::Full(_)) => slow.push(id),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(SendError::Full) => slow.push(id),
+            Err(SendError::Closed) => {}
         };
         match only {
             None => subs.all.iter().for_each(|(id, sub)| send(*id, sub)),
@@ -198,7 +202,7 @@ pub struct Hub {
 
 /// A live subscription; dropping it unsubscribes and updates presence.
 pub struct Subscription {
-    pub rx: mpsc::Receiver<Frame>,
+    pub rx: queue::Receiver,
     topic: Arc<Topic>,
     id: u64,
     user: UserId,
@@ -282,7 +286,7 @@ impl Hub {
         watch: Option<Arc<Liveness>>,
     ) -> Subscription {
         let topic = self.topic(code);
-        let (tx, rx) = mpsc::channel(self.buffer);
+        let (tx, rx) = queue::queue(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Some(w) = &watch {
             guard(&self.watched).insert(id, w.clone());
