@@ -83,12 +83,13 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, mut doc) = api().split_for_parts();
     lookups::Documented.modify(&mut doc);
-    let request_id = HeaderName::from_static("x-request-id");
-    api.route_layer(axum::middleware::from_fn_with_state(
+    // After routing, so it knows which routes name a session code.
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         lookups::guard,
-    ))
-    .route("/", get(web::index))
+    ));
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route("/", get(web::index))
         .route("/join/{code}", get(web::index))
         .route("/host/{code}", get(web::index))
         .route("/screen/{code}", get(web::index))
