@@ -107,13 +107,9 @@ pub async fn events(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     // Served by `serve`, the connection can be cut when its reader stalls.
-    let cut = match &connection {
-        Some(Extension(c)) => {
-            c.streaming();
-            c.cut_token()
-        }
-        None => CancellationToken::new(),
-    };
+    let cut = connection
+        .as_ref()
+        .map_or_else(CancellationToken::new, |Extension(c)| c.cut_token());
     let sub = state
         .game
         .hub
@@ -127,6 +123,9 @@ pub async fn events(
     // The catch-up waits for the reader like any queued frame.
     if let Some(w) = sub.liveness() {
         w.sent(clock_ms());
+    }
+    if let Some(Extension(c)) = &connection {
+        c.streaming();
     }
     let heartbeat_every = Duration::from_millis(state.config.heartbeat_ms.max(1));
     let stream = LiveStream {
