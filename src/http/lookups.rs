@@ -2,7 +2,9 @@
 //! `404`) counts against the caller's lookups, 30 a minute by default and over all nodes;
 //! past that, every `{code}` route answers the caller `429` until a lookup frees up, so a
 //! refusal never tells a guessed code from a real one and codes cannot be brute-forced.
-//! Cheap: no lookup of its own; only the route's answer counts.
+//! Cheap: no lookup of its own; only the route's answer counts. The count is shared by all
+//! nodes (Redis); the refusal window is remembered by the node that refused, and another
+//! node starts refusing at the caller's next unknown code there.
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::StatusCode;
