@@ -16,6 +16,7 @@ mod shared;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -100,8 +101,18 @@ fn refused(kind: &'static str) {
     metrics::counter!("quizcast_rate_limited_total", "limit" => kind).increment(1);
 }
 
+/// Logs a fallback, at most once per 10 s: during an outage every check falls back.
 fn fell_back(kind: &'static str, why: &dyn std::fmt::Display) {
-    tracing::warn!(limit = kind, error = %why, "Redis did not answer a limit check; using this node's limiter");
+    static LAST_WARNED: AtomicU64 = AtomicU64::new(0);
+    let now = crate::hub::stall::clock_ms() + 10_000;
+    let last = LAST_WARNED.load(Ordering::Relaxed);
+    if now >= last + 10_000
+        && LAST_WARNED
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(limit = kind, error = %why, "Redis did not answer a limit check; using this node's limiter");
+    }
 }
 
 impl Limits {
