@@ -76,11 +76,25 @@ pub struct Config {
     #[arg(long, env = "STREAMS_PER_USER", default_value_t = 5)]
     pub streams_per_user: usize,
 
+    /// Requests per minute per user naming a session code that does not exist (then `429`).
+    #[arg(long, env = "CODE_LOOKUPS_PER_MINUTE", default_value_t = 30)]
+    pub code_lookups_per_minute: u32,
+
+    /// Idle time before an event stream gets a `heartbeat` event, in ms (tests shorten it).
+    #[arg(long, env = "HEARTBEAT_MS", default_value_t = 15_000, hide = true)]
+    pub heartbeat_ms: u64,
+
+    /// An event stream whose connection takes no bytes for this long while events wait is
+    /// closed, in ms (tests shorten it).
+    #[arg(long, env = "STALL_TIMEOUT_MS", default_value_t = 30_000, hide = true)]
+    pub stall_timeout_ms: u64,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
 
-    /// Events buffered per subscriber before it is dropped as too slow.
+    /// Log events queued per subscriber before it is dropped as too slow (snapshots do not
+    /// count: a newer one replaces the one waiting).
     #[arg(long, env = "SUBSCRIBER_BUFFER", default_value_t = 256)]
     pub subscriber_buffer: usize,
 

@@ -109,13 +109,20 @@ impl Application {
         let hub = Arc::new(Hub::new(config.subscriber_buffer));
         let shutdown = CancellationToken::new();
         let mut background = Vec::new();
-        let (game, journal_writer) = match &config.redis_url {
+        let (game, journal_writer, redis) = match &config.redis_url {
             None => {
                 let (journal, writer) = Journal::start(pool.clone(), JOURNAL_QUEUE);
                 let live = EmbeddedLive::recover(journal, &pool, store.as_ref(), auto_ms, now_ms())
                     .await?;
-                let game = Game::new(Arc::new(live), store, hub, shutdown.clone(), None, quotas);
-                (game, Some(writer))
+                let game = Game::new(
+                    Arc::new(live),
+                    store,
+                    hub.clone(),
+                    shutdown.clone(),
+                    None,
+                    quotas,
+                );
+                (game, Some(writer), None)
             }
             Some(url) => {
                 let node = config
@@ -136,8 +143,16 @@ impl Application {
                     node.clone(),
                     config.redis_prefix.clone(),
                 ));
-                let game = Game::new(live, store, hub, shutdown.clone(), Some(shared), quotas);
+                let game = Game::new(
+                    live,
+                    store,
+                    hub.clone(),
+                    shutdown.clone(),
+                    Some(shared),
+                    quotas,
+                );
                 let sink: Weak<dyn ChangeSink> = Arc::downgrade(&game) as Weak<dyn ChangeSink>;
+                let limits_client = client.clone();
                 background.push(
                     listen(
                         subscriber,
@@ -149,7 +164,7 @@ impl Application {
                     .await?,
                 );
                 tracing::info!(%node, prefix = %config.redis_prefix, "sharing live state through Redis");
-                (game, None)
+                (game, None, Some(limits_client))
             }
         };
         game.resume().await?;
@@ -172,7 +187,7 @@ impl Application {
             None => None,
         };
         let auth = Arc::new(Auth::new(&secret, external, config.token_ttl_secs));
-        let limits = Arc::new(Limits::new(&config));
+        let limits = Arc::new(Limits::new(&config, redis));
 
         let listener = TcpListener::bind(config.addr)
             .await
@@ -185,19 +200,9 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        background.push({
-            let limits = limits.clone();
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(60));
-                loop {
-                    tokio::select! {
-                        _ = every.tick() => limits.prune(),
-                        _ = shutdown.cancelled() => return,
-                    }
-                }
-            })
-        });
+        background.push(limits.clone().maintain(shutdown.clone()));
+        let stall = Duration::from_millis(config.stall_timeout_ms.max(1));
+        background.push(hub.cut_stalled(stall, shutdown.clone()));
 
         let state = AppState {
             game: game.clone(),

@@ -30,7 +30,7 @@ pub struct AnswerRequest {
 ///
 /// Counts once. The same `nonce` again returns the same `200` (even after the question
 /// closed); any other second answer to the question is `409` with `first_result`.
-/// Limited per player (default 5 per second, burst 10).
+/// Limited per player (default 5 per second, burst 10), over all nodes together.
 #[utoipa::path(post, path = "/api/v1/sessions/{code}/answers", tag = "answers",
     params(("code" = String, Path, description = "Session code (case-insensitive)")),
     request_body = AnswerRequest,
@@ -62,7 +62,7 @@ pub async fn answer(
             "nonce must be at most {MAX_NONCE_CHARS} characters"
         )));
     }
-    state.limits.check_answer(&user.id)?;
+    state.limits.check_answer(&user.id).await?;
     let input = AnswerInput {
         user_id: user.id,
         question_id: req.question_id,

@@ -197,7 +197,7 @@ pub struct GuestResponse {
 /// Sign in as a guest.
 ///
 /// Returns a token and also sets it as the `quiz_token` cookie (HttpOnly, SameSite=Lax).
-/// Limited per client address (default 20 per minute).
+/// Limited per client address (default 20 per minute), over all nodes together.
 #[utoipa::path(post, path = "/api/v1/auth/guest", tag = "auth",
     request_body = GuestRequest,
     responses(
@@ -217,7 +217,7 @@ pub async fn guest(
             "guest login is disabled on this server".into(),
         ));
     }
-    state.limits.check_guest(peer.ip())?;
+    state.limits.check_guest(peer.ip()).await?;
     let name = DisplayName::parse(&req.display_name)
         .map_err(|e| AppError::Unprocessable(e.to_string()))?;
     let user_id = uuid::Uuid::now_v7().to_string();

@@ -7,6 +7,7 @@ mod catchup;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod lookups;
 pub mod openapi;
 pub mod ops;
 pub mod poll;
@@ -27,7 +28,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
@@ -74,11 +75,19 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// The generated OpenAPI document.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut doc = api().into_openapi();
+    lookups::Documented.modify(&mut doc);
+    doc
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = api().split_for_parts();
+    let (api, mut doc) = api().split_for_parts();
+    lookups::Documented.modify(&mut doc);
+    // After routing, so it knows which routes name a session code.
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        lookups::guard,
+    ));
     let request_id = HeaderName::from_static("x-request-id");
     api.route("/", get(web::index))
         .route("/join/{code}", get(web::index))

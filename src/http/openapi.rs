@@ -4,6 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::sse::Heartbeat;
 use crate::domain::event::{
     AnswerCounts, AnswerResult, Leaderboard, LeaderboardEntry, Member, Presence, QuestionClosed,
     QuestionOpened, QuestionView, Score, SessionState, You,
@@ -17,7 +18,8 @@ use crate::domain::event::{
 players join it by its code, answer over HTTP, and follow the session over Server-Sent Events \
 (`GET /api/v1/sessions/{code}/events`) or long-poll (`…/events/poll`). Event payloads are the \
 schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard` (for `leaderboard` and \
-`session_finished`), `Presence`, `Score` and, for the host only, `AnswerCounts` (`answers`). Errors are `application/problem+json` (`Problem`).\n\n\
+`session_finished`), `Presence`, `Score`, for the host only `AnswerCounts` (`answers`), and on \
+every event stream idle for 15 s `Heartbeat` (`heartbeat`). Errors are `application/problem+json` (`Problem`).\n\n\
 Scoring: `t` = ms from the question opening to the server accepting the answer; a correct answer \
 earns `100 + round(50 * (20000 - min(t, 20000)) / 20000) + min(100, 10 * streak)` (round half away \
 from zero), a wrong one 0; `streak` counts the correct answers in a row immediately before. \
@@ -27,7 +29,7 @@ with a strictly higher score.",
     ),
     components(schemas(
         SessionState, QuestionView, You, AnswerCounts, QuestionOpened, QuestionClosed, Leaderboard,
-        LeaderboardEntry, Presence, Member, Score, AnswerResult
+        LeaderboardEntry, Presence, Member, Score, AnswerResult, Heartbeat
     )),
     modifiers(&Security),
     tags(

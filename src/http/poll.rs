@@ -177,7 +177,7 @@ pub async fn poll(
         .timeout_ms
         .unwrap_or(DEFAULT_TIMEOUT_MS)
         .clamp(0, MAX_TIMEOUT_MS);
-    let _permit = state.limits.open_stream(&user.id)?;
+    let _permit = state.limits.open_stream(&user.id).await?;
     let game = &state.game;
     game.live.clock(code).await?;
     let Some(cursor) = cursor else {

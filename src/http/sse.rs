@@ -1,5 +1,6 @@
 //! `GET …/events`: Server-Sent Events. Subscribe, catch up, then stream live frames as
-//! their pre-encoded bytes, with a `: ping` when idle and a retry hint at shutdown.
+//! their pre-encoded bytes, with a `heartbeat` event when idle and a retry hint at shutdown.
+//! The connection gets a small send buffer and is cut if its reader stalls (`hub::stall`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,12 +9,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use http_body::{Body as HttpBody, Frame as HttpFrame};
+use serde::Serialize;
 use tokio::time::{Instant, Sleep, sleep_until};
-use tokio_util::sync::WaitForCancellationFutureOwned;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::AuthUser;
@@ -21,13 +24,32 @@ use super::catchup;
 use super::error::{AppResult, Problem};
 use super::extract::Code;
 use super::limits::StreamPermit;
+use super::serve::Connection;
+use crate::domain::rfc3339;
+use crate::game::now_ms;
+use crate::hub::stall::clock_ms;
 use crate::hub::{Frame, Subscription, Transport};
 
-/// Idle time before a `: ping` comment (the contract asks for one at least every 15 s).
-const PING_EVERY: Duration = Duration::from_secs(10);
 const RETRY: &[u8] = b"retry: 2000\n\n";
-const PING: &[u8] = b": ping\n\n";
 const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
+
+/// The `heartbeat` event: sent whenever an event stream has been idle for 15 s, so a page
+/// can tell a live stream from one a proxy holds back (pages never see comment lines).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Heartbeat {
+    /// The server's time (RFC 3339, UTC).
+    #[schema(example = "2026-11-26T19:00:20.000Z")]
+    pub at: String,
+}
+
+/// A `heartbeat` frame: no `id:` (it is not part of the log).
+fn heartbeat_frame() -> Bytes {
+    let data = serde_json::to_string(&Heartbeat {
+        at: rfc3339(now_ms()),
+    })
+    .unwrap_or_else(|_| "{}".into());
+    Bytes::from(format!("event: heartbeat\ndata: {data}\n\n"))
+}
 
 /// Live events of a session.
 ///
@@ -45,10 +67,17 @@ const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
 /// Reconnecting with `Last-Event-ID` replays every missed log event in order, then the
 /// current `leaderboard`, `presence`, `score` (player) and `answers` (host), then live
 /// events; an id that is unknown
-/// or too old gets a fresh `session_state` instead. A `: ping` comment comes at least
-/// every 15 s. A subscriber that cannot keep up is disconnected and should reconnect.
+/// or too old gets a fresh `session_state` instead.
+///
+/// Whenever 15 s pass without another event, a `heartbeat` event (`Heartbeat`, no `id:`)
+/// comes, so a client can tell a live stream from one a proxy holds back: no event at all
+/// for 35 s means the stream is stalled. The stream opens with `retry:` advice.
+///
+/// A subscriber that cannot keep up with the log is disconnected and should reconnect
+/// (resuming with `Last-Event-ID`), and so is a connection that accepts no bytes for 30 s
+/// while events wait for it: the server never buffers without bound.
 /// Browsers pass the token as `access_token` (EventSource cannot set headers).
-/// At most 5 open streams per user (default).
+/// At most 5 open streams (SSE and polls) per user (default), counted over all nodes.
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/events", tag = "events",
     params(
         ("code" = String, Path, description = "Session code (case-insensitive)"),
@@ -56,7 +85,7 @@ const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
         ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers"),
     ),
     responses(
-        (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score` and `AnswerCounts`",
+        (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score`, `AnswerCounts` and `Heartbeat`",
             content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
@@ -67,28 +96,46 @@ pub async fn events(
     State(state): State<AppState>,
     user: AuthUser,
     Code(code): Code,
+    connection: Option<Extension<Connection>>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let permit = state.limits.open_stream(&user.id)?;
+    let permit = state.limits.open_stream(&user.id).await?;
     // Fail fast (404) before subscribing to a topic that does not exist.
     state.game.live.clock(code).await?;
     let last_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let sub = state.game.hub.subscribe(code, &user.id, Transport::Sse);
+    // Served by `serve`, the connection can be cut when its reader stalls.
+    let cut = connection
+        .as_ref()
+        .map_or_else(CancellationToken::new, |Extension(c)| c.cut_token());
+    let sub = state
+        .game
+        .hub
+        .subscribe_watched(code, &user.id, Transport::Sse, cut);
     let catchup = catchup::resume(&state.game, code, &user.id, last_id).await?;
     let mut head = Vec::with_capacity(RETRY.len() + 1024);
     head.extend_from_slice(RETRY);
     for f in &catchup.frames {
         head.extend_from_slice(&f.sse);
     }
+    // The catch-up waits for the reader like any queued frame.
+    if let Some(w) = sub.liveness() {
+        w.sent(clock_ms());
+    }
+    if let Some(Extension(c)) = &connection {
+        c.streaming();
+    }
+    let heartbeat_every = Duration::from_millis(state.config.heartbeat_ms.max(1));
     let stream = LiveStream {
         sub,
         watermark: catchup.watermark,
         shutdown: Box::pin(state.game.shutdown.clone().cancelled_owned()),
-        ping: Box::pin(sleep_until(Instant::now() + PING_EVERY)),
+        heartbeat: Box::pin(sleep_until(Instant::now() + heartbeat_every)),
+        heartbeat_every,
         head: Some(Bytes::from(head)),
+        head_out: false,
         done: false,
         _permit: permit,
     };
@@ -111,8 +158,11 @@ struct LiveStream {
     sub: Subscription,
     watermark: u64,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    ping: Pin<Box<Sleep>>,
+    heartbeat: Pin<Box<Sleep>>,
+    heartbeat_every: Duration,
     head: Option<Bytes>,
+    /// The head was handed to hyper; being polled again means it was taken.
+    head_out: bool,
     done: bool,
     _permit: StreamPermit,
 }
@@ -122,8 +172,16 @@ impl LiveStream {
         frame.id.is_none_or(|id| id > self.watermark)
     }
 
-    fn reset_ping(&mut self) {
-        self.ping.as_mut().reset(Instant::now() + PING_EVERY);
+    fn reset_heartbeat(&mut self) {
+        let at = Instant::now() + self.heartbeat_every;
+        self.heartbeat.as_mut().reset(at);
+    }
+
+    /// hyper asks for more only when it has room, so whatever it takes is progress.
+    fn took(&self) {
+        if let Some(w) = self.sub.liveness() {
+            w.taken(clock_ms());
+        }
     }
 }
 
@@ -137,7 +195,11 @@ impl HttpBody for LiveStream {
     ) -> Poll<Option<Result<HttpFrame<Bytes>, Infallible>>> {
         let this = &mut *self;
         if let Some(head) = this.head.take() {
+            this.head_out = true;
             return Poll::Ready(Some(Ok(HttpFrame::data(head))));
+        }
+        if std::mem::take(&mut this.head_out) {
+            this.took();
         }
         if this.done {
             return Poll::Ready(None);
@@ -151,17 +213,18 @@ impl HttpBody for LiveStream {
                 // Dropped as a slow subscriber; ending the stream makes it reconnect.
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(frame)) => {
+                    this.took();
                     if this.fresh(&frame) {
-                        this.reset_ping();
+                        this.reset_heartbeat();
                         return Poll::Ready(Some(Ok(HttpFrame::data(frame.sse.clone()))));
                     }
                 }
                 Poll::Pending => break,
             }
         }
-        if this.ping.as_mut().poll(cx).is_ready() {
-            this.reset_ping();
-            return Poll::Ready(Some(Ok(HttpFrame::data(Bytes::from_static(PING)))));
+        if this.heartbeat.as_mut().poll(cx).is_ready() {
+            this.reset_heartbeat();
+            return Poll::Ready(Some(Ok(HttpFrame::data(heartbeat_frame()))));
         }
         Poll::Pending
     }

@@ -1,21 +1,30 @@
 //! Topics and local fan-out. A session's topic carries its broadcast events and, filtered
 //! by user, each player's private ones. Events arrive already encoded (`Frame`): fan-out
-//! only clones an `Arc`. Every subscriber has a bounded queue; one that falls behind is
-//! dropped (its stream ends and the client resumes with `Last-Event-ID`).
+//! only clones an `Arc`. Every subscriber has a bounded queue that conflates snapshots
+//! (`queue`); one that falls behind the log is dropped (its stream ends and the client
+//! resumes with `Last-Event-ID`), and one whose connection stops taking bytes while frames
+//! wait is cut (`stall`).
 //! Depends on the domain's event names only, not on live state or HTTP.
 
 pub mod frame;
 pub mod presence;
+pub mod queue;
 pub mod redis;
+pub mod stall;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use frame::{EncodedEvent, Frame};
 use presence::Tracker;
+use queue::{Queued, SendError};
+use stall::{Liveness, Watched, clock_ms};
 
 use crate::domain::event::EventKind;
 use crate::domain::{SessionCode, UserId};
@@ -38,7 +47,8 @@ impl Transport {
 
 struct Subscriber {
     user: Arc<str>,
-    tx: mpsc::Sender<Frame>,
+    tx: queue::Sender,
+    watch: Option<Arc<Liveness>>,
 }
 
 /// A topic's subscribers, indexed by user too: a private event costs O(that user's
@@ -50,9 +60,9 @@ struct Subscribers {
 }
 
 impl Subscribers {
-    fn insert(&mut self, id: u64, user: Arc<str>, tx: mpsc::Sender<Frame>) {
-        self.by_user.entry(user.clone()).or_default().push(id);
-        self.all.insert(id, Subscriber { user, tx });
+    fn insert(&mut self, id: u64, sub: Subscriber) {
+        self.by_user.entry(sub.user.clone()).or_default().push(id);
+        self.all.insert(id, sub);
     }
 
     fn remove(&mut self, id: u64) {
@@ -104,16 +114,23 @@ impl Topic {
         }
     }
 
-    /// Sends to every subscriber (or only `user`'s); drops those whose queue is full.
+    /// Sends to every subscriber (or only `user`'s); drops those that fell behind the log.
     fn fan_out(&self, frame: &Frame, only: Option<&str>) -> usize {
         let started = std::time::Instant::now();
+        let now = clock_ms();
         let mut subs = guard(&self.subscribers);
         let mut delivered = 0;
         let mut slow = Vec::new();
         let mut send = |id: u64, sub: &Subscriber| match sub.tx.try_send(frame.clone()) {
-            Ok(()) => delivered += 1,
-            Err(mpsc::error::TrySendError::Full(_)) => slow.push(id),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Ok(queued) => {
+                delivered += 1;
+                // A replaced snapshot is still one thing waiting, not two.
+                if let (Some(w), Queued::Added) = (&sub.watch, queued) {
+                    w.sent(now);
+                }
+            }
+            Err(SendError::Full) => slow.push(id),
+            Err(SendError::Closed) => {}
         };
         match only {
             None => subs.all.iter().for_each(|(id, sub)| send(*id, sub)),
@@ -180,19 +197,31 @@ pub struct Hub {
     topics: Mutex<HashMap<SessionCode, Arc<Topic>>>,
     next_id: AtomicU64,
     buffer: usize,
+    watched: Watched,
 }
 
 /// A live subscription; dropping it unsubscribes and updates presence.
 pub struct Subscription {
-    pub rx: mpsc::Receiver<Frame>,
+    pub rx: queue::Receiver,
     topic: Arc<Topic>,
     id: u64,
     user: UserId,
     transport: Transport,
+    watch: Option<(Arc<Liveness>, Watched)>,
+}
+
+impl Subscription {
+    /// How its transport keeps up, when watched (`Hub::subscribe_watched`).
+    pub fn liveness(&self) -> Option<&Liveness> {
+        self.watch.as_ref().map(|(w, _)| &**w)
+    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        if let Some((_, watched)) = &self.watch {
+            guard(watched).remove(&self.id);
+        }
         guard(&self.topic.subscribers).remove(self.id);
         let changed = guard(&self.topic.presence).disconnect(&self.user);
         if changed {
@@ -209,7 +238,14 @@ impl Hub {
             topics: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             buffer: buffer.max(1),
+            watched: Watched::default(),
         }
+    }
+
+    /// Cuts, until `shutdown`, the watched subscribers whose transport took nothing for
+    /// `timeout` while frames waited (see `stall`).
+    pub fn cut_stalled(&self, timeout: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
+        stall::spawn_sweeper(self.watched.clone(), timeout, shutdown)
     }
 
     pub fn topic(&self, code: SessionCode) -> Arc<Topic> {
@@ -227,10 +263,40 @@ impl Hub {
     /// Subscribes `user` to the session's broadcast and private events. Live events queue
     /// up from this instant, so a caller can replay history afterwards without a gap.
     pub fn subscribe(&self, code: SessionCode, user: &str, transport: Transport) -> Subscription {
+        self.subscribe_inner(code, user, transport, None)
+    }
+
+    /// `subscribe`, and `cut` is cancelled if the transport stops taking frames that wait
+    /// (its owner then ends the connection, which drops the subscription).
+    pub fn subscribe_watched(
+        &self,
+        code: SessionCode,
+        user: &str,
+        transport: Transport,
+        cut: CancellationToken,
+    ) -> Subscription {
+        self.subscribe_inner(code, user, transport, Some(Arc::new(Liveness::new(cut))))
+    }
+
+    fn subscribe_inner(
+        &self,
+        code: SessionCode,
+        user: &str,
+        transport: Transport,
+        watch: Option<Arc<Liveness>>,
+    ) -> Subscription {
         let topic = self.topic(code);
-        let (tx, rx) = mpsc::channel(self.buffer);
+        let (tx, rx) = queue::queue(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        guard(&topic.subscribers).insert(id, Arc::from(user), tx);
+        if let Some(w) = &watch {
+            guard(&self.watched).insert(id, w.clone());
+        }
+        let sub = Subscriber {
+            user: Arc::from(user),
+            tx,
+            watch: watch.clone(),
+        };
+        guard(&topic.subscribers).insert(id, sub);
         if guard(&topic.presence).connect(user) {
             topic.presence_changed.notify_one();
         }
@@ -241,6 +307,7 @@ impl Hub {
             id,
             user: user.to_owned(),
             transport,
+            watch: watch.map(|w| (w, self.watched.clone())),
         }
     }
 
@@ -323,6 +390,29 @@ mod tests {
         assert_eq!(slow.rx.recv().await.unwrap().id, Some(2));
         assert!(slow.rx.recv().await.is_none());
         assert_eq!(hub.topic(code()).subscriber_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_watched_subscriber_that_takes_nothing_is_cut() {
+        let hub = Hub::new(8);
+        let (stuck_cut, reader_cut) = (CancellationToken::new(), CancellationToken::new());
+        let stuck = hub.subscribe_watched(code(), "a", Transport::Sse, stuck_cut.clone());
+        let mut reader = hub.subscribe_watched(code(), "b", Transport::Sse, reader_cut.clone());
+        let _unwatched = hub.subscribe(code(), "c", Transport::Sse);
+        hub.publish(code(), frame(1));
+        let now = clock_ms();
+        assert!(reader.rx.recv().await.is_some());
+        reader.liveness().unwrap().taken(now);
+        assert_eq!(stall::sweep(&hub.watched, now + 29_000, 30_000), 0);
+        assert_eq!(stall::sweep(&hub.watched, now + 31_000, 30_000), 1);
+        assert!(stuck_cut.is_cancelled());
+        assert!(!reader_cut.is_cancelled());
+        drop(stuck);
+        assert_eq!(
+            hub.watched.lock().unwrap().len(),
+            1,
+            "a dropped subscription is unwatched"
+        );
     }
 
     #[tokio::test]

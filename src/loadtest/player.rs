@@ -332,6 +332,10 @@ impl Player {
     }
 
     fn on_event(&mut self, name: &str, id: Option<u64>, data: &str, now: u64, started: u64) {
+        // Heartbeats only say the stream is alive; they are not part of the game.
+        if name == "heartbeat" {
+            return;
+        }
         if self.rec.connect_us.is_none() {
             self.rec.connect_us = Some(now.saturating_sub(started));
             self.shared.connected.fetch_add(1, Ordering::Relaxed);

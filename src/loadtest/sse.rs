@@ -63,16 +63,21 @@ mod tests {
     fn events_split_across_chunks() {
         let mut p = Parser::default();
         let mut out = Vec::new();
-        p.feed(b"retry: 3000\n\n: ping\n\nevent: leader", |e| out.push(e));
-        assert!(out.is_empty());
+        p.feed(
+            b"retry: 3000\n\nevent: heartbeat\ndata: {\"at\":\"2026-11-26T19:00:20Z\"}\n\nevent: leader",
+            |e| out.push(e),
+        );
+        assert_eq!(out.len(), 1, "the heartbeat; the next event is incomplete");
         p.feed(
             b"board\ndata: {\"a\":1}\r\n\nid: 7\nevent: x\ndata: 1\ndata: 2\n\n",
             |e| out.push(e),
         );
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].event, "leaderboard");
-        assert_eq!(out[0].data, "{\"a\":1}");
-        assert_eq!(out[1].id.as_deref(), Some("7"));
-        assert_eq!(out[1].data, "1\n2");
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].event, "heartbeat");
+        assert_eq!(out[0].id, None);
+        assert_eq!(out[1].event, "leaderboard");
+        assert_eq!(out[1].data, "{\"a\":1}");
+        assert_eq!(out[2].id.as_deref(), Some("7"));
+        assert_eq!(out[2].data, "1\n2");
     }
 }

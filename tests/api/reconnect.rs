@@ -1,6 +1,6 @@
 //! Reconnecting an event stream: `Last-Event-ID` replays exactly the missed log events,
 //! then the snapshots, then live events; unknown ids get a fresh `session_state`.
-//! Also the stream's headers, token sources and the per-user stream limit.
+//! Also the stream's headers, token sources, heartbeats and the per-user stream limit.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -296,6 +296,39 @@ async fn online_counts_live_connections() {
     host_sse
         .until("presence with the player offline again", online(0))
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_stream_gets_heartbeat_events() {
+    let every = Duration::from_millis(500);
+    let app = spawn_app_with(|c| c.heartbeat_ms = every.as_millis() as u64).await;
+    let g = setup_game(&app, 1, 1, 20_000).await;
+    let mut sse = app.sse(&g.players[0].token, &g.code, None).await;
+    assert_eq!(sse.next().await.event, "session_state");
+    let before = time::OffsetDateTime::now_utc();
+    let mut beats = Vec::new();
+    for _ in 0..2 {
+        let beat = sse.next_named("heartbeat", WAIT).await;
+        assert_eq!(beat.id, None, "a heartbeat is not a log event: {beat:?}");
+        let at = beat.data["at"].as_str().expect("`at`");
+        let at = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("`at` is not RFC 3339 ({e}): {beat:?}"));
+        assert!(
+            at >= before - Duration::from_secs(1) && at <= time::OffsetDateTime::now_utc(),
+            "`at` is the server's current time: {at}"
+        );
+        beats.push(at);
+    }
+    assert!(
+        beats[1] - beats[0] >= every - Duration::from_millis(50),
+        "one per idle interval: {beats:?}"
+    );
+    assert_eq!(sse.retry, Some(2000), "the retry advice on connect stays");
+    assert!(
+        sse.comments.is_empty(),
+        "heartbeats replace comment pings: {:?}",
+        sse.comments
+    );
 }
 
 /// Reads a finished response into a `Reply`.

@@ -1,7 +1,8 @@
-//! Contract suites for the backends: every implementation of `Store` and `LiveState`
-//! must pass the same tests. Services (PostgreSQL) are real; without them the tests say
-//! `skipped: …`, and under `CI=true` they fail instead.
+//! Contract suites for the backends: every implementation of `Store`, `LiveState` and
+//! `Limits` must pass the same tests. Services (PostgreSQL, Redis) are real; without them
+//! the tests say `skipped: …`, and under `CI=true` they fail instead.
 
+mod limits_contract;
 mod live_contract;
 #[path = "../common/services.rs"]
 mod services;
