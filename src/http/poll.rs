@@ -252,6 +252,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_not_without_panicking(s in ".{0,200}") {
+            let _ = Cursor::parse(&s);
+        }
+
+        #[test]
+        fn every_cursor_round_trips(log: u64, leaderboard: u64, presence: u64, score: u64, answers: u64) {
+            let c = Cursor { log, leaderboard, presence, score, answers };
+            proptest::prop_assert_eq!(Cursor::parse(&c.encode()), Some(c));
+        }
+    }
+
     #[test]
     fn fingerprints_are_stable() {
         assert_eq!(fingerprint(""), 0xcbf2_9ce4_8422_2325);

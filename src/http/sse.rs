@@ -102,10 +102,7 @@ pub async fn events(
     let permit = state.limits.open_stream(&user.id).await?;
     // Fail fast (404) before subscribing to a topic that does not exist.
     state.game.live.clock(code).await?;
-    let last_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let last_id = resume_from(&headers);
     // Served by `serve`, the connection can be cut when its reader stalls.
     let cut = connection
         .as_ref()
@@ -149,6 +146,15 @@ pub async fn events(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+/// The log id a reconnecting client asks to resume after. Anything but a plain number is
+/// treated as no id at all: the client gets a fresh `session_state`.
+fn resume_from(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// The response body: polled directly by hyper, so an idle stream is this struct and its
@@ -227,5 +233,52 @@ impl HttpBody for LiveStream {
             return Poll::Ready(Some(Ok(HttpFrame::data(heartbeat_frame()))));
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn with_id(raw: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_bytes(raw) {
+            h.insert("last-event-id", v);
+        }
+        h
+    }
+
+    #[test]
+    fn only_plain_numbers_resume() {
+        assert_eq!(resume_from(&with_id(b" 42 ")), Some(42));
+        assert_eq!(
+            resume_from(&with_id(b"18446744073709551615")),
+            Some(u64::MAX)
+        );
+        for bad in [
+            &b"18446744073709551616"[..],
+            b"-1",
+            b"1e3",
+            b"",
+            b"\xff",
+            b"4 2",
+        ] {
+            assert_eq!(resume_from(&with_id(bad)), None, "{bad:?}");
+        }
+        assert_eq!(resume_from(&HeaderMap::new()), None);
+    }
+
+    proptest! {
+        #[test]
+        fn any_header_bytes_are_read_without_panicking(raw in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let got = resume_from(&with_id(&raw));
+            if let Some(id) = got {
+                let text = String::from_utf8_lossy(&raw);
+                prop_assert_eq!(text.trim().parse::<u64>().ok(), Some(id));
+            }
+        }
     }
 }

@@ -4,5 +4,6 @@
 mod fairness;
 mod input;
 mod limits;
+mod protocol;
 mod quotas;
 mod web;
