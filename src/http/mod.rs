@@ -7,6 +7,7 @@ mod catchup;
 pub mod error;
 pub mod extract;
 pub mod limits;
+mod offload;
 pub mod openapi;
 pub mod ops;
 pub mod poll;
