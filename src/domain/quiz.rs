@@ -2,7 +2,9 @@
 //! `Quiz` can be stored or played, so every later step may trust its invariants.
 
 use std::collections::HashSet;
+use std::marker::PhantomData;
 
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -23,6 +25,7 @@ pub struct QuizDraft {
     #[schema(example = "Latin roots")]
     pub title: String,
     /// 1–200 questions.
+    #[serde(deserialize_with = "first_questions")]
     pub questions: Vec<QuestionDraft>,
 }
 
@@ -34,6 +37,7 @@ pub struct QuestionDraft {
     pub prompt: String,
     /// 2–6 distinct, non-empty choices of at most 500 characters.
     #[schema(example = json!(["kind", "angry", "sleepy", "loud"]))]
+    #[serde(deserialize_with = "first_choices")]
     pub choices: Vec<String>,
     /// 0-based index into `choices`.
     #[schema(example = 0)]
@@ -41,6 +45,41 @@ pub struct QuestionDraft {
     /// 5000–120000, default 20000.
     #[schema(example = 20000)]
     pub time_limit_ms: Option<i64>,
+}
+
+/// Reads a JSON list keeping its first `N` items; the rest are skipped unread. Keeping one
+/// more than a limit allows is enough to refuse the list, and a list of 100,000 items then
+/// costs a scan of its bytes rather than 100,000 values.
+struct FirstItems<T, const N: usize>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for FirstItems<T, N> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(N));
+        while items.len() < N {
+            match seq.next_element()? {
+                Some(item) => items.push(item),
+                None => return Ok(items),
+            }
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(items)
+    }
+}
+
+fn first_questions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<QuestionDraft>, D::Error> {
+    d.deserialize_seq(FirstItems::<QuestionDraft, { MAX_QUESTIONS + 1 }>(
+        PhantomData,
+    ))
+}
+
+fn first_choices<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    d.deserialize_seq(FirstItems::<String, { MAX_CHOICES + 1 }>(PhantomData))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,9 +180,7 @@ impl QuizDraft {
         let n = self.questions.len();
         if !(1..=MAX_QUESTIONS).contains(&n) {
             // The questions of a quiz that cannot be stored are not worth examining.
-            return problems.push(format!(
-                "questions must hold 1–{MAX_QUESTIONS} items, not {n}"
-            ));
+            return problems.push(format!("questions must hold 1–{MAX_QUESTIONS} items"));
         }
         for (i, q) in self.questions.iter().enumerate() {
             q.check(i, problems)?;
@@ -205,7 +242,7 @@ impl QuestionDraft {
             }
         } else {
             problems.push(format!(
-                "questions[{i}].choices must hold {MIN_CHOICES}–{MAX_CHOICES} items, not {n}"
+                "questions[{i}].choices must hold {MIN_CHOICES}–{MAX_CHOICES} items"
             ))?;
         }
         if !(i64::from(MIN_TIME_LIMIT_MS)..=i64::from(MAX_TIME_LIMIT_MS))
@@ -290,13 +327,40 @@ mod tests {
     fn a_wrong_choice_count_is_one_problem_and_its_choices_are_not_examined() {
         let many = vec!["same"; 100_000];
         let err = problems(draft(&many, 0, None));
-        assert_eq!(
-            err.problems,
-            ["questions[0].choices must hold 2–6 items, not 100000"]
-        );
+        assert_eq!(err.problems, ["questions[0].choices must hold 2–6 items"]);
         assert!(!err.more);
         let err = problems(draft(&[], 0, None));
         assert_eq!(err.problems.len(), 1, "{err}");
+    }
+
+    #[test]
+    fn long_lists_are_read_only_past_their_limit() {
+        let body = serde_json::json!({ "title": "t", "questions": [
+            { "prompt": "p", "choices": (0..1000).map(|i| i.to_string()).collect::<Vec<_>>(),
+              "correct_choice": 0 },
+            { "prompt": "p", "choices": ["a", "b", "c", "d", "e", "f", "g", 5, null, {}],
+              "correct_choice": 0 },
+        ] });
+        let draft: QuizDraft = serde_json::from_value(body).unwrap();
+        assert_eq!(draft.questions[0].choices.len(), MAX_CHOICES + 1);
+        let err: Result<QuizDraft, _> = serde_json::from_str(
+            r#"{"title":"t","questions":[{"prompt":"p","choices":["a",5],"correct_choice":0}]}"#,
+        );
+        assert!(err.is_err(), "items within the limit are still typed");
+        let many = serde_json::json!({ "title": "t", "questions": vec![1; 12_000] });
+        let err: Result<QuizDraft, _> = serde_json::from_value(many);
+        assert!(err.is_err(), "question 0 is not a question");
+        let q = serde_json::json!({ "prompt": "p", "choices": ["a", "b"], "correct_choice": 0 });
+        let mut questions = vec![q; MAX_QUESTIONS + 1];
+        questions.push(serde_json::json!("not read"));
+        let draft: QuizDraft =
+            serde_json::from_value(serde_json::json!({ "title": "t", "questions": questions }))
+                .unwrap();
+        assert_eq!(draft.questions.len(), MAX_QUESTIONS + 1);
+        assert_eq!(
+            problems(draft).problems,
+            ["questions must hold 1–200 items"]
+        );
     }
 
     #[test]
@@ -306,7 +370,7 @@ mod tests {
             title: "t".into(),
             questions: vec![q; 12_000],
         });
-        assert_eq!(err.problems, ["questions must hold 1–200 items, not 12000"]);
+        assert_eq!(err.problems, ["questions must hold 1–200 items"]);
     }
 
     #[test]
