@@ -13,6 +13,7 @@ pub mod ops;
 pub mod poll;
 pub mod quizzes;
 pub mod results;
+mod results_csv;
 pub mod serve;
 pub mod sessions;
 pub mod sse;

@@ -679,6 +679,7 @@ impl LiveState for RedisLive {
             last_index: phase.question_index,
             standings,
             answers,
+            questions: info.quiz.questions.clone(),
         })
     }
 
