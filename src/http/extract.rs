@@ -42,7 +42,7 @@ pub fn bounded(detail: String) -> String {
 
 /// Whether the headers say the body is JSON (`application/json` or `application/…+json`),
 /// as the `Json` extractor requires.
-pub fn has_json_content_type(headers: &HeaderMap) -> bool {
+fn has_json_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
