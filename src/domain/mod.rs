@@ -6,6 +6,8 @@ pub mod code;
 pub mod deal;
 pub mod event;
 pub mod import;
+#[cfg(test)]
+mod input_props;
 pub mod leaderboard;
 pub mod name;
 pub mod quiz;

@@ -180,7 +180,9 @@ where
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GuestRequest {
-    /// 1–32 characters after trimming, no control characters.
+    /// 1–32 characters after trimming and NFC normalisation. Control, format (bidi
+    /// overrides and isolates, zero-width characters, BOM, soft hyphen) and line/paragraph
+    /// separator characters are refused (`422`).
     #[schema(example = "Ana")]
     pub display_name: String,
 }
@@ -204,7 +206,7 @@ pub struct GuestResponse {
         (status = 201, description = "Signed in", body = GuestResponse),
         (status = 400, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Guest login is disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid display name", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid display name (empty, too long, or with control, format or separator characters)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many logins from this address", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn guest(

@@ -1,5 +1,7 @@
 //! Finished sessions: `GET …/results` (JSON or CSV) and `GET /api/v1/me/history`.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +13,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::{AppError, AppResult, Problem};
 use super::extract::{AppQuery, Code};
+use super::results_csv;
 use crate::domain::{SessionCode, rfc3339};
 use crate::live::{LiveError, SessionResults};
 
@@ -20,6 +23,23 @@ pub struct StandingView {
     pub user_id: String,
     pub display_name: String,
     pub score: u32,
+    /// Questions this player answered correctly.
+    pub correct: u32,
+    /// Questions this player answered.
+    pub answered: u32,
+}
+
+/// A question as the session played it: its own id and choice order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuestionResultView {
+    pub question_id: Uuid,
+    /// 0-based.
+    pub index: u32,
+    pub prompt: String,
+    /// In the order this session showed them.
+    pub choices: Vec<String>,
+    /// 0-based index into `choices`.
+    pub correct_choice: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,13 +62,16 @@ pub struct ResultsView {
     pub finished_at: String,
     pub players: u32,
     pub standings: Vec<StandingView>,
+    /// Every question the session opened, in order (unopened ones are left out).
+    pub questions: Vec<QuestionResultView>,
     pub answers: Vec<AnswerView>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResultsParams {
-    /// `json` (default) or `csv` (one row per answer).
+    /// `json` (default) or `csv`: one row per player and opened question, unanswered ones
+    /// included, with the words; cells that could start a formula get a leading `'`.
     pub format: Option<String>,
 }
 
@@ -82,38 +105,79 @@ async fn find(state: &AppState, code: SessionCode) -> AppResult<SessionResults> 
     }
 }
 
-fn csv_of(r: &SessionResults) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "user_id",
-        "display_name",
-        "question_id",
-        "index",
-        "choice",
-        "correct",
-        "awarded_points",
-        "answer_ms",
-    ])?;
+fn view(r: SessionResults) -> ResultsView {
+    let mut totals: HashMap<&str, (u32, u32)> = HashMap::new();
     for a in &r.answers {
-        w.write_record([
-            a.user_id.clone(),
-            a.display_name.clone(),
-            a.question_id.to_string(),
-            a.index.to_string(),
-            a.choice.to_string(),
-            a.correct.to_string(),
-            a.awarded_points.to_string(),
-            a.answer_ms.to_string(),
-        ])?;
+        let (correct, answered) = totals.entry(a.user_id.as_str()).or_default();
+        *correct += u32::from(a.correct);
+        *answered += 1;
     }
-    Ok(w.into_inner()?)
+    let opened = r.last_index.map_or(0, |i| i.saturating_add(1));
+    let standings = r
+        .standings
+        .iter()
+        .map(|s| {
+            let (correct, answered) = totals.get(s.user_id.as_str()).copied().unwrap_or_default();
+            StandingView {
+                rank: s.rank,
+                user_id: s.user_id.clone(),
+                display_name: s.display_name.clone(),
+                score: s.score,
+                correct,
+                answered,
+            }
+        })
+        .collect();
+    let mut questions: Vec<QuestionResultView> = r
+        .questions
+        .iter()
+        .filter(|q| q.index < opened)
+        .map(|q| QuestionResultView {
+            question_id: q.id,
+            index: q.index,
+            prompt: q.prompt.to_string(),
+            choices: q.choice_texts(),
+            correct_choice: q.correct_choice,
+        })
+        .collect();
+    questions.sort_by_key(|q| q.index);
+    ResultsView {
+        session_id: r.code.to_string(),
+        quiz_title: r.quiz_title,
+        finished_at: rfc3339(r.finished_at),
+        players: r.standings.len() as u32,
+        standings,
+        questions,
+        answers: r
+            .answers
+            .into_iter()
+            .map(|a| AnswerView {
+                user_id: a.user_id,
+                display_name: a.display_name,
+                question_id: a.question_id,
+                index: a.index,
+                choice: a.choice,
+                correct: a.correct,
+                awarded_points: a.awarded_points,
+                answer_ms: a.answer_ms,
+            })
+            .collect(),
+    }
 }
 
 /// Results of a finished session, for its host and players.
+///
+/// Standings with each player's correct and answered counts, the questions the session
+/// opened (with its own ids and choice order, and the correct choice), and every answer.
+/// `?format=csv` gives a spreadsheet instead: one row per player and opened question,
+/// unanswered ones included (empty cells), with columns rank, player, score,
+/// question_index, prompt, choice (text), correct_choice (text), correct, points and
+/// answer_ms. Any cell beginning with `=`, `+`, `-`, `@`, tab or carriage return gets a
+/// leading `'`, so no name or word runs as a formula.
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/results", tag = "sessions",
     params(("code" = String, Path, description = "Session code (case-insensitive)"), ResultsParams),
     responses(
-        (status = 200, description = "Standings and every answer", body = ResultsView,
+        (status = 200, description = "Standings, questions and every answer", body = ResultsView,
             content((ResultsView = "application/json"), (String = "text/csv"))),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither host nor player", body = Problem, content_type = "application/problem+json"),
@@ -136,50 +200,19 @@ pub async fn results(
     }
     match params.format.as_deref() {
         Some("csv") => {
-            let mut response = csv_of(&r)?.into_response();
+            let filename = format!("attachment; filename=\"quizcast-{}.csv\"", r.code);
+            let mut response = results_csv::body(r).into_response();
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/csv; charset=utf-8"),
             );
-            if let Ok(v) =
-                HeaderValue::from_str(&format!("attachment; filename=\"quizcast-{}.csv\"", r.code))
-            {
+            if let Ok(v) = HeaderValue::from_str(&filename) {
                 headers.insert(header::CONTENT_DISPOSITION, v);
             }
             Ok(response)
         }
-        None | Some("json") => Ok(axum::Json(ResultsView {
-            session_id: r.code.to_string(),
-            quiz_title: r.quiz_title,
-            finished_at: rfc3339(r.finished_at),
-            players: r.standings.len() as u32,
-            standings: r
-                .standings
-                .into_iter()
-                .map(|s| StandingView {
-                    rank: s.rank,
-                    user_id: s.user_id,
-                    display_name: s.display_name,
-                    score: s.score,
-                })
-                .collect(),
-            answers: r
-                .answers
-                .into_iter()
-                .map(|a| AnswerView {
-                    user_id: a.user_id,
-                    display_name: a.display_name,
-                    question_id: a.question_id,
-                    index: a.index,
-                    choice: a.choice,
-                    correct: a.correct,
-                    awarded_points: a.awarded_points,
-                    answer_ms: a.answer_ms,
-                })
-                .collect(),
-        })
-        .into_response()),
+        None | Some("json") => Ok(axum::Json(view(r)).into_response()),
         Some(other) => Err(AppError::BadRequest(format!(
             "format must be json or csv, not {other:?}"
         ))),

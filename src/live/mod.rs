@@ -111,6 +111,9 @@ pub struct SessionResults {
     pub last_index: Option<u32>,
     pub standings: Vec<Standing>,
     pub answers: Vec<AnswerRow>,
+    /// The questions as this session played them (ids, choice order, correct choice), so
+    /// results can show words. Empty for results stored before they were kept.
+    pub questions: Vec<crate::domain::quiz::Question>,
 }
 
 /// Final standings of every player who ever joined, in leaderboard order.

@@ -559,6 +559,7 @@ impl SessionRecord {
             last_index: self.phase.question_index,
             standings,
             answers,
+            questions: self.quiz.questions.clone(),
         })
     }
 }

@@ -101,8 +101,8 @@ async fn insert_results(
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO results (code, quiz_id, quiz_title, host_id, finished_at, players,
-             question_count, last_index)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code) DO NOTHING",
+             question_count, last_index, questions)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code) DO NOTHING",
     )
     .bind(r.code.as_str())
     .bind(r.quiz_id.to_string())
@@ -112,6 +112,10 @@ async fn insert_results(
     .bind(r.standings.len() as i64)
     .bind(i64::from(r.question_count))
     .bind(r.last_index.map(i64::from))
+    .bind(
+        serde_json::to_string(&r.questions)
+            .map_err(|e| StoreError::Corrupt(format!("questions: {e}")))?,
+    )
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -263,7 +267,7 @@ impl Store for SqlStore {
 
     async fn results(&self, code: SessionCode) -> Result<Option<SessionResults>, StoreError> {
         let Some(head) = sqlx::query(
-            "SELECT quiz_id, quiz_title, host_id, finished_at, question_count, last_index
+            "SELECT quiz_id, quiz_title, host_id, finished_at, question_count, last_index, questions
              FROM results WHERE code = $1",
         )
         .bind(code.as_str())
@@ -322,6 +326,8 @@ impl Store for SqlStore {
                 .map(|i| i as u32),
             standings,
             answers,
+            questions: serde_json::from_str(&head.try_get::<String, _>("questions")?)
+                .map_err(|e| StoreError::Corrupt(format!("questions: {e}")))?,
         }))
     }
 

@@ -55,7 +55,7 @@ async fn results_history_and_leaderboard_pages() {
         let choice = dealt(&shown1, choice);
         awarded.insert((p[i].user_id.clone(), q1.clone()), (choice, pts));
     }
-    host_sse.next_named("question_closed", WAIT).await;
+    let closed1 = host_sse.next_named("question_closed", WAIT).await.data;
     let st = app.host(&g.host.token, &g.code, "next").await;
     let shown2 = st.expect(200, "next")["question"].clone();
     let q2 = shown2["question_id"].as_str().unwrap().to_owned();
@@ -70,6 +70,7 @@ async fn results_history_and_leaderboard_pages() {
     app.host(&g.host.token, &g.code, "end")
         .await
         .expect(200, "end");
+    let closed2 = host_sse.next_named("question_closed", WAIT).await.data;
 
     let res = app.get(&results, Some(&g.host.token)).await;
     let res = res.expect(200, "results for the host").clone();
@@ -129,6 +130,31 @@ async fn results_history_and_leaderboard_pages() {
         .await
         .expect_problem(403, "results for an outsider");
 
+    // The words: exactly the questions as the session showed and revealed them.
+    let questions = res["questions"].as_array().expect("questions");
+    assert_eq!(questions.len(), 2, "both opened questions: {res}");
+    for (q, (shown, closed)) in questions
+        .iter()
+        .zip([(&shown1, &closed1), (&shown2, &closed2)])
+    {
+        assert_eq!(q["question_id"], shown["question_id"], "{q}");
+        assert_eq!(q["index"], shown["index"], "{q}");
+        assert_eq!(q["prompt"], shown["prompt"], "{q}");
+        assert_eq!(q["choices"], shown["choices"], "{q}");
+        assert_eq!(q["correct_choice"], closed["correct_choice"], "{q}");
+    }
+    // Totals per player: (correct, answered).
+    let expected = [(2, 2), (0, 1), (1, 1)];
+    for (player, (right, answered)) in p.iter().zip(expected) {
+        let s = standings
+            .iter()
+            .find(|s| s["user_id"] == json!(player.user_id))
+            .expect("a standing per player");
+        assert_eq!(s["correct"], right, "{s}");
+        assert_eq!(s["answered"], answered, "{s}");
+        assert_eq!(s["display_name"], json!(player.name), "{s}");
+    }
+
     let csv = app
         .get(&format!("{results}?format=csv"), Some(&g.host.token))
         .await;
@@ -138,24 +164,60 @@ async fn results_history_and_leaderboard_pages() {
         "{:?}",
         csv.header("content-type")
     );
-    let lines: Vec<&str> = csv.text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (header, rows) = parse_csv(&csv.text);
     assert_eq!(
-        lines.len(),
-        1 + answers.len(),
-        "a header and one row per answer:\n{}",
+        header,
+        [
+            "rank",
+            "player",
+            "score",
+            "question_index",
+            "prompt",
+            "choice",
+            "correct_choice",
+            "correct",
+            "points",
+            "answer_ms"
+        ]
+    );
+    assert_eq!(
+        rows.len(),
+        3 * 2,
+        "one row per player and question:\n{}",
         csv.text
     );
-    assert!(
-        lines[0].contains("awarded_points"),
-        "header row: {}",
-        lines[0]
-    );
-    for row in &lines[1..] {
-        assert!(
-            p.iter().any(|x| row.contains(&x.user_id)),
-            "row names its player: {row}"
-        );
+    // Rows follow the standings, each player's questions in order.
+    for (row, (s, q)) in rows.iter().zip(
+        standings
+            .iter()
+            .flat_map(|s| questions.iter().map(move |q| (s, q))),
+    ) {
+        let words = |i: &Value| q["choices"][i.as_u64().unwrap() as usize].clone();
+        assert_eq!(row[0], s["rank"].to_string(), "{row:?}");
+        assert_eq!(json!(row[1]), s["display_name"], "{row:?}");
+        assert_eq!(row[2], s["score"].to_string(), "{row:?}");
+        assert_eq!(row[3], q["index"].to_string(), "{row:?}");
+        assert_eq!(json!(row[4]), q["prompt"], "{row:?}");
+        assert_eq!(json!(row[6]), words(&q["correct_choice"]), "{row:?}");
+        let answer = answers
+            .iter()
+            .find(|a| a["user_id"] == s["user_id"] && a["question_id"] == q["question_id"]);
+        match answer {
+            Some(a) => {
+                assert_eq!(json!(row[5]), words(&a["choice"]), "{row:?}");
+                assert_eq!(row[7], a["correct"].to_string(), "{row:?}");
+                assert_eq!(row[8], a["awarded_points"].to_string(), "{row:?}");
+                assert_eq!(row[9], a["answer_ms"].to_string(), "{row:?}");
+            }
+            None => assert_eq!(
+                [&row[5], &row[7], &row[8], &row[9]],
+                ["", "", "", ""],
+                "unanswered: empty cells {row:?}"
+            ),
+        }
     }
+    let unanswered = rows.iter().filter(|r| r[5].is_empty()).count();
+    assert_eq!(unanswered, 2, "players 1 and 2 skipped question 2");
 
     // Leaderboard pages.
     let full = app.leaderboard(&watcher.token, &g.code, 10, 0).await;
@@ -231,4 +293,99 @@ async fn results_history_and_leaderboard_pages() {
         .unwrap()["rank"]
         .clone();
     assert_eq!(sessions[1]["rank"], rank0);
+}
+
+/// The header and rows of a CSV body.
+fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .expect("a CSV header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("a CSV row").iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_cells_never_start_a_formula() {
+    let app = spawn_app().await;
+    let host = app.guest("Host").await;
+    let body = json!({ "title": "=cmd|' /C calc'!A0", "questions": [
+        { "prompt": "=SUM(A1:A9)", "choices": ["-1", "@x", "+2", "=3"], "correct_choice": 2 },
+    ] });
+    let r = app.post("/api/v1/quizzes", Some(&host.token), body).await;
+    let quiz_id = r.expect(201, "create quiz")["quiz_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = app.create_session(&host.token, &quiz_id).await;
+    let names = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@a"];
+    let mut players = Vec::new();
+    for name in names {
+        let g = app.guest(name).await;
+        assert_eq!(g.name, name);
+        app.join(&g.token, &code).await;
+        players.push(g);
+    }
+    let st = app.host(&host.token, &code, "start").await;
+    let q = st.expect(200, "start")["question"].clone();
+    let qid = q["question_id"].as_str().unwrap();
+    let choices: Vec<&str> = q["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for (i, g) in players.iter().enumerate().take(3) {
+        app.answer(&g.token, &code, qid, i as u64, None)
+            .await
+            .expect(200, "answer");
+    }
+    app.host(&host.token, &code, "end").await.expect(200, "end");
+
+    let path = format!("/api/v1/sessions/{code}/results?format=csv");
+    let csv = app.get(&path, Some(&host.token)).await;
+    csv.expect(200, "CSV");
+    let (_, rows) = parse_csv(&csv.text);
+    assert_eq!(rows.len(), names.len(), "{}", csv.text);
+    for row in &rows {
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a live formula: {cell:?} in {row:?}"
+            );
+        }
+        let name = row[1].strip_prefix('\'').expect("the name is escaped");
+        assert!(names.contains(&name), "{row:?}");
+        assert_eq!(row[4], "'=SUM(A1:A9)");
+    }
+    for (i, g) in players.iter().enumerate().take(3) {
+        let row = rows
+            .iter()
+            .find(|r| r[1] == format!("'{}", g.name))
+            .expect("a row per player");
+        assert_eq!(row[5], format!("'{}", choices[i]), "{row:?}");
+        assert_eq!(row[6], "'+2", "{row:?}");
+    }
+    // The JSON keeps the words as they are.
+    let res = app
+        .get(
+            &format!("/api/v1/sessions/{code}/results"),
+            Some(&host.token),
+        )
+        .await;
+    let res = res.expect(200, "JSON results");
+    assert_eq!(res["questions"][0]["prompt"], "=SUM(A1:A9)");
+    assert!(
+        res["standings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["display_name"] == names[0])
+    );
 }

@@ -306,6 +306,18 @@ where
     );
     assert_eq!(results.answers.len(), 3);
     assert_eq!(results.last_index, Some(0));
+    // The questions come with the results: the same words and right answers, in whatever
+    // order the session showed its choices.
+    let right = |q: &quizcast::domain::quiz::Question| {
+        (
+            q.prompt.clone(),
+            q.choices[q.correct_choice as usize].clone(),
+        )
+    };
+    assert_eq!(
+        results.questions.iter().map(right).collect::<Vec<_>>(),
+        quiz.questions.iter().map(right).collect::<Vec<_>>()
+    );
     live.forget(code).await.unwrap();
     assert!(matches!(
         live.state(code, None, t0).await,

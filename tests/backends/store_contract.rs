@@ -7,6 +7,7 @@ use quizcast::live::{AnswerRow, SessionResults, Standing};
 use quizcast::store::Store;
 use quizcast::store::db::connect;
 use quizcast::store::sql::SqlStore;
+use sqlx::AnyPool;
 
 use super::services::fresh_postgres;
 
@@ -26,6 +27,19 @@ fn draft(title: &str) -> QuizDraft {
 
 fn results(code: &str, finished_at: i64, users: &[(&str, u32)]) -> SessionResults {
     let quiz = demo::demo_quiz();
+    // As a session played them: its own order of choices, so not the quiz's.
+    let questions = quiz
+        .questions
+        .iter()
+        .take(3)
+        .map(|q| {
+            let mut q = q.clone();
+            q.choices.reverse();
+            q.correct_choice = q.choices.len() as u32 - 1 - q.correct_choice;
+            q.id = uuid::Uuid::now_v7();
+            q
+        })
+        .collect();
     SessionResults {
         code: SessionCode::parse(code).unwrap(),
         quiz_id: quiz.id,
@@ -57,10 +71,11 @@ fn results(code: &str, finished_at: i64, users: &[(&str, u32)]) -> SessionResult
                 answer_ms: 1234,
             })
             .collect(),
+        questions,
     }
 }
 
-async fn contract(store: &dyn Store) {
+async fn contract(store: &dyn Store, pool: &AnyPool) {
     store.ping().await.unwrap();
     demo::seed(store, 1).await.unwrap();
     demo::seed(store, 2).await.unwrap(); // idempotent
@@ -102,7 +117,33 @@ async fn contract(store: &dyn Store) {
     let mut again = first.clone();
     again.quiz_title = "changed".into();
     store.save_results(&again).await.unwrap();
-    assert_eq!(store.results(first.code).await.unwrap().unwrap(), first);
+    let back = store.results(first.code).await.unwrap().unwrap();
+    assert_eq!(back, first);
+    assert_eq!(
+        back.questions.len(),
+        3,
+        "the questions are kept with the results"
+    );
+    assert_eq!(
+        &*back.questions[0].choices[0], "loud",
+        "in the session's order"
+    );
+    // Results stored before questions were kept read back with none.
+    sqlx::query(
+        "INSERT INTO results (code, quiz_id, quiz_title, host_id, finished_at, players,
+             question_count, last_index)
+         VALUES ('DDDDDD', '00000000-0000-0000-0000-000000000000', 'Old', 'host', 500, 0, 3, 2)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let old = store
+        .results(SessionCode::parse("DDDDDD").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.quiz_title, "Old");
+    assert!(old.questions.is_empty());
     let second = results("BBBBBB", 2_000, &[("u2", 100), ("u1", 50)]);
     store.save_results(&second).await.unwrap();
     assert!(
@@ -126,7 +167,7 @@ async fn sqlite_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     let (pool, _) = connect(&url, None).await.unwrap();
-    contract(&SqlStore::new(pool)).await;
+    contract(&SqlStore::new(pool.clone()), &pool).await;
 }
 
 #[tokio::test]
@@ -135,5 +176,5 @@ async fn postgres_store_meets_the_contract() {
         return;
     };
     let (pool, _) = connect(&url, None).await.unwrap();
-    contract(&SqlStore::new(pool)).await;
+    contract(&SqlStore::new(pool.clone()), &pool).await;
 }

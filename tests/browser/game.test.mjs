@@ -97,7 +97,7 @@ test('host and three players play a whole 3-question game through the UI', { tim
   const boSaid = await players[1].page.evaluate(() => window.__announced);
   assert.ok(boSaid.some((s) => /You finished 3rd/.test(s)), `Bo hears the final place (${boSaid.join(' | ')})`);
 
-  // Results: a table on the host's page and a CSV download, one row per answer.
+  // Results: a table on the host's page and a CSV download, one row per player and question.
   await waitText(host.getByTestId('results-table'), 'Ana');
   const rows = await host.getByTestId('results-table').locator('tbody tr').allTextContents();
   assert.equal(rows.length, 3);
@@ -107,9 +107,11 @@ test('host and three players play a whole 3-question game through the UI', { tim
   const [download] = await Promise.all([host.waitForEvent('download'), link.click()]);
   assert.equal(download.suggestedFilename(), `quizcast-${code}.csv`);
   const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
-  assert.match(csv[0], /^user_id,display_name,question_id,index,choice,correct,awarded_points,answer_ms/);
-  assert.equal(csv.length, 1 + 8, 'a header and one row per answer (Bo skipped one)');
+  assert.equal(csv[0], 'rank,player,score,question_index,prompt,choice,correct_choice,correct,points,answer_ms');
+  assert.equal(csv.length, 1 + 3 * 3, 'a header and one row per player and question (Bo skipped one)');
   assert.ok(csv.some((l) => l.includes(',"Cy & ""Dee"" <b>",')), 'names quoted in the CSV');
+  assert.ok(csv.some((l) => /^1,Ana,\d+,0,benevolent,kind and generous,kind and generous,true,\d+,\d+$/.test(l)), 'words in the CSV');
+  assert.equal(csv.filter((l) => l.endsWith(',,,')).length, 1, "Bo's skipped question has empty cells");
 
   assertNoPageErrors(host, ...players.map((p) => p.page));
 });

@@ -741,6 +741,7 @@ impl LiveState for RedisLive {
             last_index: phase.question_index,
             standings,
             answers,
+            questions: info.quiz.questions.clone(),
         })
     }
 
