@@ -70,6 +70,8 @@ async fn redis_clients(url: &str) -> anyhow::Result<(Client, SubscriberClient)> 
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Before anything that counts (restored sessions start below).
+        let metrics = telemetry::metrics_handle();
         let (pool, backend) = connect(&config.database_url, config.database_max_connections)
             .await
             .context("opening the database (DATABASE_URL)")?;
@@ -184,7 +186,7 @@ impl Application {
             limits,
             config: Arc::new(config),
             public_url: public_url.into(),
-            metrics: telemetry::metrics_handle(),
+            metrics,
         };
         Ok(Self {
             listener,
