@@ -152,7 +152,12 @@ impl Application {
             }
             None => None,
         };
-        let auth = Arc::new(Auth::new(&secret, external, config.token_ttl_secs));
+        let auth = Arc::new(Auth::new(
+            &secret,
+            external,
+            config.token_ttl_secs,
+            config.stream_ticket_ttl_secs,
+        ));
         let limits = Arc::new(Limits::new(&config));
 
         let listener = TcpListener::bind(config.addr)
@@ -161,10 +166,13 @@ impl Application {
         let addr = listener.local_addr()?;
         let public_url = config
             .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"))
-            .trim_end_matches('/')
-            .to_owned();
+            .as_deref()
+            .map(|u| Arc::from(u.trim_end_matches('/')));
+        if let Some(url) = &public_url
+            && crate::http::origin::origin_of_url(url).is_none()
+        {
+            bail!("PUBLIC_URL must be an http:// or https:// URL with a host, got {url:?}");
+        }
 
         background.push({
             let limits = limits.clone();
@@ -185,7 +193,8 @@ impl Application {
             auth,
             limits,
             config: Arc::new(config),
-            public_url: public_url.into(),
+            public_url,
+            bind_url: format!("http://{addr}").into(),
             metrics,
         };
         Ok(Self {

@@ -16,7 +16,7 @@ use tokio::time::{Instant, Sleep, sleep_until};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::AppState;
-use super::auth::AuthUser;
+use super::auth::StreamUser;
 use super::catchup;
 use super::error::{AppResult, Problem};
 use super::extract::Code;
@@ -47,13 +47,16 @@ const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
 /// events; an id that is unknown
 /// or too old gets a fresh `session_state` instead. A `: ping` comment comes at least
 /// every 15 s. A subscriber that cannot keep up is disconnected and should reconnect.
-/// Browsers pass the token as `access_token` (EventSource cannot set headers).
+/// Browsers, whose EventSource cannot set headers, pass a stream ticket
+/// (`POST …/ticket`) as `?ticket=`; `?access_token=` works too but puts a long-lived
+/// token in the URL. Both are accepted on this route and `…/events/poll` only.
 /// At most 5 open streams per user (default).
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/events", tag = "events",
     params(
         ("code" = String, Path, description = "Session code (case-insensitive)"),
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this log event id"),
-        ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers"),
+        ("ticket" = Option<String>, Query, description = "Stream ticket from `POST …/ticket`, for clients that cannot set headers"),
+        ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers (prefer `ticket`)"),
     ),
     responses(
         (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score` and `AnswerCounts`",
@@ -62,10 +65,10 @@ const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("ticket" = []), ("access_token" = [])))]
 pub async fn events(
     State(state): State<AppState>,
-    user: AuthUser,
+    StreamUser(user): StreamUser,
     Code(code): Code,
     headers: HeaderMap,
 ) -> AppResult<Response> {
