@@ -9,6 +9,8 @@
 //! - `StreamUser`, the two event routes: the same, then `?access_token=` and `?ticket=`
 //!   (EventSource cannot set headers). Query credentials are ignored everywhere else, so a
 //!   token in a URL opens no other door; the request log never records query strings.
+//!   The cookie is refused here too when the browser says another origin's page asked
+//!   (such a page could not read the stream, but would hold one of the user's slots).
 
 use axum::extract::{FromRef, FromRequestParts, RawPathParams};
 use axum::http::header;
@@ -60,6 +62,15 @@ fn header_or_cookie(parts: &Parts) -> Result<Option<Found>, AppError> {
     Ok(cookie_token(parts).map(Found::Cookie))
 }
 
+fn cross_origin_cookie() -> AppError {
+    AppError::Forbidden(
+        "a request authenticated by the quiz_token cookie that changes something must come \
+         from this server's own pages (Origin, or Sec-Fetch-Site: same-origin); other \
+         clients send Authorization: Bearer"
+            .into(),
+    )
+}
+
 /// Checks a bearer or cookie credential; the cookie only from our own origin when the
 /// request changes something.
 fn check(found: Found, parts: &Parts, state: &AppState) -> Result<AuthUser, AppError> {
@@ -67,12 +78,7 @@ fn check(found: Found, parts: &Parts, state: &AppState) -> Result<AuthUser, AppE
         Found::Bearer(token) => state.auth.verify(&token),
         Found::Cookie(token) => {
             if !parts.method.is_safe() && provenance(parts, state) != Provenance::SameOrigin {
-                return Err(AppError::Forbidden(
-                    "a request authenticated by the quiz_token cookie that changes something \
-                     must come from this server's own pages (Origin, or Sec-Fetch-Site: \
-                     same-origin); other clients send Authorization: Bearer"
-                        .into(),
-                ));
+                return Err(cross_origin_cookie());
             }
             state.auth.verify(&token)
         }
@@ -128,6 +134,15 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
         if let Some(found) = header_or_cookie(parts)? {
+            if matches!(found, Found::Cookie(_))
+                && provenance(parts, &app) == Provenance::CrossOrigin
+            {
+                return Err(AppError::Forbidden(
+                    "an event stream authenticated by the quiz_token cookie must be opened by \
+                     this server's own pages"
+                        .into(),
+                ));
+            }
             return check(found, parts, &app).map(StreamUser);
         }
         match query_credential(parts) {

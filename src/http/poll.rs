@@ -161,6 +161,7 @@ async fn gather(
         (status = 200, description = "Events newer than the cursor", body = PollReply),
         (status = 400, description = "Bad cursor or timeout", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Opened with the cookie by another origin's page", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),

@@ -62,6 +62,7 @@ const BYE: &[u8] = b": server shutting down; reconnect\nretry: 1000\n\n";
         (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score` and `AnswerCounts`",
             content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Opened with the cookie by another origin's page", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),

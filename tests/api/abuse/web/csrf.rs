@@ -275,3 +275,64 @@ async fn guest_login_sets_the_cookie_only_for_our_own_pages() {
         assert_eq!(cookie_of(&r), None, "{headers:?}: no cookie");
     }
 }
+
+#[tokio::test]
+async fn another_origins_page_cannot_hold_a_users_streams_with_the_cookie() {
+    let app = spawn_app().await;
+    let g = setup_game(&app, 1, 1, 20_000).await;
+    let ana = &g.players[0].token;
+    let events = format!("/api/v1/sessions/{}/events", g.code);
+    let other = format!("http://127.0.0.1:{}", app.addr.port() + 1);
+    for (path, accept) in [
+        (events.clone(), "text/event-stream"),
+        (format!("{events}/poll?timeout_ms=0"), "application/json"),
+    ] {
+        let cross = with_cookie(
+            &app,
+            Method::GET,
+            &path,
+            ana,
+            &[("origin", &other), ("accept", accept)],
+        );
+        send(cross, "a cross-origin stream with the cookie")
+            .await
+            .expect_problem(403, &format!("{path} from another origin"));
+        let cross = with_cookie(
+            &app,
+            Method::GET,
+            &path,
+            ana,
+            &[("sec-fetch-site", "same-site")],
+        );
+        send(cross, "a same-site stream with the cookie")
+            .await
+            .expect_problem(403, &format!("{path} from a same-site page"));
+    }
+    // Our own page (EventSource sends Sec-Fetch-Site, and Origin only cross-origin).
+    let own = with_cookie(
+        &app,
+        Method::GET,
+        &events,
+        ana,
+        &[("sec-fetch-site", "same-origin")],
+    )
+    .send();
+    let resp = within("an own-origin stream", own).await.expect("send");
+    assert_eq!(
+        resp.status(),
+        200,
+        "our own page opens a stream with the cookie"
+    );
+    let mut sse = Sse::new(resp);
+    assert_eq!(sse.next().await.event, "session_state");
+    let poll = with_cookie(
+        &app,
+        Method::GET,
+        &format!("{events}/poll?timeout_ms=0"),
+        ana,
+        &[],
+    );
+    send(poll, "a poll with the cookie and no browser headers")
+        .await
+        .expect(200, "a client that is not a page");
+}
