@@ -217,7 +217,7 @@ function hostCard() {
           token: who.token,
           body: { quiz_id: picked.value, auto_advance: auto.checked },
         });
-        rememberHosted(created.session_id, who, created.join_url);
+        rememberHosted(created.session_id, who);
         location.assign(pageUrl(`/host/${created.session_id}`));
       } catch (e) {
         err.textContent = describe(e);

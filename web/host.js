@@ -36,7 +36,8 @@ class HostGame {
     this.main = main;
     this.code = code;
     this.auth = auth;
-    this.joinUrl = auth.join_url || `${location.origin}/join/${code}`;
+    // The page's own origin: behind a proxy, the address players can reach.
+    this.joinUrl = `${location.origin}/join/${code}`;
     this.model = new SessionModel(code, null);
     this.version = 0;
     this.countdown = new Countdown();
