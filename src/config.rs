@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::http::cidr::Cidr;
+
 /// quizcast: a real-time vocabulary quiz server (HTTP API, Server-Sent Events, long-poll).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "quizcast", version, about, long_about = None)]
@@ -115,9 +117,26 @@ pub struct Config {
     #[arg(long, env = "SESSION_IDLE_SECS", default_value_t = 7200)]
     pub session_idle_secs: u64,
 
-    /// Base URL used in `join_url` and `host_url` (default: `http://<addr>`).
+    /// Base URL clients reach this server at (e.g. `https://quiz.example.com`): the base of
+    /// `join_url` and `host_url`, an origin the cookie's CSRF rule accepts, and with https
+    /// the cookie is `Secure`. Unset: each request's own host (forwarded or not).
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Reverse proxies whose forwarded headers are believed, as CIDRs separated by commas
+    /// (e.g. `10.0.0.0/8,::1`): for requests from these peers the client address comes from
+    /// `X-Forwarded-For` (else `Forwarded: for=`) and the client's host and scheme from
+    /// `X-Forwarded-Host`/`-Proto` (else `Forwarded`). Unset: nobody's are.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Cidr>,
+
+    /// Bearer token `GET /metrics` requires. Unset: `/metrics` is open.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Lifetime of stream tickets, in seconds.
+    #[arg(long, env = "STREAM_TICKET_TTL_SECS", default_value_t = 15 * 60, hide = true)]
+    pub stream_ticket_ttl_secs: u64,
 
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]

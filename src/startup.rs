@@ -92,6 +92,8 @@ async fn stored_signing_key(store: &dyn Store) -> anyhow::Result<Vec<u8>> {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Before anything that counts (restored sessions start below).
+        let metrics = telemetry::metrics_handle();
         let (pool, backend) = connect(&config.database_url, config.database_max_connections)
             .await
             .context("opening the database (DATABASE_URL)")?;
@@ -186,7 +188,12 @@ impl Application {
             }
             None => None,
         };
-        let auth = Arc::new(Auth::new(&secret, external, config.token_ttl_secs));
+        let auth = Arc::new(Auth::new(
+            &secret,
+            external,
+            config.token_ttl_secs,
+            config.stream_ticket_ttl_secs,
+        ));
         let limits = Arc::new(Limits::new(&config, redis));
 
         let listener = TcpListener::bind(config.addr)
@@ -195,10 +202,13 @@ impl Application {
         let addr = listener.local_addr()?;
         let public_url = config
             .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"))
-            .trim_end_matches('/')
-            .to_owned();
+            .as_deref()
+            .map(|u| Arc::from(u.trim_end_matches('/')));
+        if let Some(url) = &public_url
+            && crate::http::origin::origin_of_url(url).is_none()
+        {
+            bail!("PUBLIC_URL must be an http:// or https:// URL with a host, got {url:?}");
+        }
 
         background.push(limits.clone().maintain(shutdown.clone()));
         let stall = Duration::from_millis(config.stall_timeout_ms.max(1));
@@ -209,8 +219,9 @@ impl Application {
             auth,
             limits,
             config: Arc::new(config),
-            public_url: public_url.into(),
-            metrics: telemetry::metrics_handle(),
+            public_url,
+            bind_url: format!("http://{addr}").into(),
+            metrics,
         };
         Ok(Self {
             listener,

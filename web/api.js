@@ -91,9 +91,9 @@ export function hostedAuth(code) {
   return fresh(readJson(localStorage, HOSTED_PREFIX + code));
 }
 
-export function rememberHosted(code, auth, joinUrl, settings = {}) {
+export function rememberHosted(code, auth, settings = {}) {
   try {
-    localStorage.setItem(HOSTED_PREFIX + code, JSON.stringify({ ...auth, join_url: joinUrl, settings }));
+    localStorage.setItem(HOSTED_PREFIX + code, JSON.stringify({ ...auth, settings }));
   } catch {
     /* storage full or disabled: the host page still works in this tab */
   }
@@ -101,7 +101,7 @@ export function rememberHosted(code, auth, joinUrl, settings = {}) {
 
 /** Signs in as a guest. `credentials: 'omit'` keeps the server's cookie out of this browser:
  * identities live per tab, and a cookie of another tab's user would otherwise win over
- * `?access_token=` on the event stream. */
+ * the `?ticket=` of this tab's event stream. */
 export async function guestLogin(displayName) {
   const auth = await request('POST', '/api/v1/auth/guest', { body: { display_name: displayName } });
   saveAuth(auth);

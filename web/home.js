@@ -244,7 +244,7 @@ function hostCard() {
           token: who.token,
           body: { quiz_id: picked.value, ...settings },
         });
-        rememberHosted(created.session_id, who, created.join_url, settings);
+        rememberHosted(created.session_id, who, settings);
         location.assign(pageUrl(`/host/${created.session_id}`));
       } catch (e) {
         showError(err, describe(e));

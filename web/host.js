@@ -35,7 +35,8 @@ export function hostView(main, code) {
   new HostGame(main, code, auth);
 }
 
-/** The address players open, on this page's own origin (what the host's browser reached). */
+/** The address players open, on this page's own origin: behind a proxy, the address
+ * players can reach. */
 export function joinAddress(code) {
   return `${location.origin}/join/${code}`;
 }

@@ -5,6 +5,11 @@
 // down the status is "reconnecting". When streaming keeps failing while plain HTTP works
 // (a proxy that breaks or buffers streams), the connection switches to long-polling for
 // the rest of the page's life. `?transport=poll` starts with long-polling.
+//
+// Both transports authenticate with a stream ticket (`?ticket=`): short-lived and good for
+// this session's event routes only, so the long-lived token never appears in a URL (where
+// proxies and servers log it). A new ticket is fetched when the current one is about to
+// expire or is refused.
 
 import { ApiError, clock, request, sessionPath, sleep } from './api.js';
 
@@ -24,6 +29,48 @@ const SWITCH_AFTER = 3;
 /** An open stream must deliver its first event (the server sends one at once) within this. */
 const FIRST_EVENT_WITHIN_MS = 10_000;
 const POLL_TIMEOUT_MS = 25_000;
+/** A ticket this close to its expiry (server time) is replaced before use. */
+const TICKET_MARGIN_MS = 60_000;
+
+/** Stream tickets of one session for one user, fetched when needed. */
+class Tickets {
+  constructor(code, token) {
+    this.code = code;
+    this.token = token;
+    this.ticket = null;
+    this.expiresAt = 0;
+    this.pending = null;
+  }
+
+  usable() {
+    return this.ticket !== null && this.expiresAt - clock.now() > TICKET_MARGIN_MS;
+  }
+
+  expired() {
+    return this.ticket === null || this.expiresAt <= clock.now();
+  }
+
+  /** A ticket good for a while yet. Throws ApiError (401: the token is refused; 404: no session). */
+  async get() {
+    if (this.usable()) return this.ticket;
+    if (!this.pending) {
+      this.pending = request('POST', sessionPath(this.code, '/ticket'), { token: this.token(), timeoutMs: 10_000 })
+        .then((t) => {
+          this.ticket = t.ticket;
+          this.expiresAt = Date.parse(t.expires_at);
+          return t.ticket;
+        })
+        .finally(() => {
+          this.pending = null;
+        });
+    }
+    return this.pending;
+  }
+
+  invalidate() {
+    this.ticket = null;
+  }
+}
 
 export class LiveConnection {
   /**
@@ -48,6 +95,7 @@ export class LiveConnection {
     this.lastEventId = null;
     this.lastEventAt = 0;
     this.switchedReason = null;
+    this.tickets = new Tickets(o.code, o.token);
   }
 
   start() {
@@ -89,9 +137,28 @@ export class LiveConnection {
 
   // ---- Server-Sent Events ------------------------------------------------------------------
 
-  openStream() {
+  async openStream() {
     if (this.stopped) return;
-    const url = `${sessionPath(this.o.code, '/events')}?access_token=${encodeURIComponent(this.o.token())}`;
+    let ticket;
+    try {
+      ticket = await this.tickets.get();
+    } catch (e) {
+      if (this.stopped) return;
+      if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
+        this.stop();
+        this.o.onFatal?.(e);
+        return;
+      }
+      // No ticket (network, server busy): retry like any failed stream.
+      this.setState('reconnecting');
+      clearTimeout(this.reopenTimer);
+      this.reopenTimer = setTimeout(() => {
+        if (!this.es && !this.stopped && this.transport === 'sse') this.openStream();
+      }, (e.retryAfterMs ?? 2000) + Math.random() * 500);
+      return;
+    }
+    if (this.stopped || this.es || this.transport !== 'sse') return;
+    const url = `${sessionPath(this.o.code, '/events')}?ticket=${encodeURIComponent(ticket)}`;
     const es = new EventSource(url);
     this.es = es;
     es.onopen = () => {
@@ -142,6 +209,12 @@ export class LiveConnection {
     // error answer) and 'no events' (a buffering proxy): we must open a new stream.
     const mustReopen = why !== 'dropped';
     if (mustReopen) this.closeStream();
+    if (why === 'closed' && this.tickets.expired()) {
+      // The browser reconnected with a ticket that has since expired: not a failure.
+      this.tickets.invalidate();
+      this.openStream();
+      return;
+    }
     const failedAt = Date.now();
     const httpWorks = await this.probe();
     if (this.stopped || httpWorks === 'fatal') return;
@@ -183,18 +256,31 @@ export class LiveConnection {
   async pollLoop() {
     let after = null;
     let errors = 0;
+    let refusedTickets = 0;
     while (!this.stopped) {
       const query = after
-        ? `?after=${encodeURIComponent(after)}&timeout_ms=${POLL_TIMEOUT_MS}`
-        : `?timeout_ms=${POLL_TIMEOUT_MS}`;
+        ? `&after=${encodeURIComponent(after)}&timeout_ms=${POLL_TIMEOUT_MS}`
+        : `&timeout_ms=${POLL_TIMEOUT_MS}`;
       this.pollAbort = new AbortController();
       const started = Date.now();
       try {
-        const reply = await request('GET', sessionPath(this.o.code, `/events/poll${query}`), {
-          token: this.o.token(),
-          timeoutMs: POLL_TIMEOUT_MS + 10_000,
-          signal: this.pollAbort.signal,
-        });
+        const ticket = await this.tickets.get();
+        let reply;
+        try {
+          reply = await request('GET', sessionPath(this.o.code, `/events/poll?ticket=${encodeURIComponent(ticket)}${query}`), {
+            timeoutMs: POLL_TIMEOUT_MS + 10_000,
+            signal: this.pollAbort.signal,
+          });
+        } catch (e) {
+          // A refused ticket (expired while we waited, clocks apart): fetch one more, once.
+          if (e instanceof ApiError && e.status === 401 && refusedTickets === 0) {
+            refusedTickets += 1;
+            this.tickets.invalidate();
+            continue;
+          }
+          throw e;
+        }
+        refusedTickets = 0;
         if (this.stopped) return;
         errors = 0;
         if (this.state !== 'live') this.setState('live');

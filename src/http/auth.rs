@@ -1,11 +1,11 @@
-//! Tokens: issuing guest JWTs and checking every request's token, looked for in the
-//! `Authorization` header, then the `quiz_token` cookie, then the `access_token` query
-//! parameter. The first one present decides; a bad one is 401, never a fall-through.
+//! Tokens: issuing and checking guest JWTs (and external ones), and stream tickets: short
+//! JWTs for one session's event routes, signed with a key of their own and carrying an
+//! audience of their own, so neither kind passes for the other. Where a request's token is
+//! looked for is `credentials`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,12 +14,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+pub use super::credentials::{AuthUser, StreamUser};
 use super::error::{AppError, AppResult, Problem};
 use super::extract::AppJson;
-use crate::domain::{DisplayName, rfc3339};
+use super::origin::{ClientIp, Provenance, over_https, provenance};
+use crate::domain::{DisplayName, SessionCode, rfc3339};
 use crate::game::now_ms;
 
 pub const COOKIE: &str = "quiz_token";
+/// The `aud` of stream tickets; a token carrying it is never accepted as a normal token.
+const TICKET_AUDIENCE: &str = "quizcast:stream-ticket";
+/// Appended to the secret to make the tickets' own signing key.
+const TICKET_KEY_SUFFIX: &[u8] = b"\0quizcast stream ticket key";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -29,22 +35,48 @@ struct Claims {
     exp: u64,
     #[serde(default)]
     iat: Option<u64>,
+    /// Only read, to refuse tickets: a string or a list of strings.
+    #[serde(default, skip_serializing)]
+    aud: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TicketClaims {
+    sub: String,
+    name: String,
+    exp: u64,
+    iat: u64,
+    aud: String,
+    /// The session code the ticket is for.
+    sid: String,
 }
 
 pub struct Auth {
     encoding: EncodingKey,
     own: DecodingKey,
+    ticket_encoding: EncodingKey,
+    ticket_decoding: DecodingKey,
     external: Option<(DecodingKey, Validation)>,
     ttl_secs: u64,
+    ticket_ttl_secs: u64,
 }
 
 impl Auth {
-    pub fn new(secret: &[u8], external: Option<(DecodingKey, Validation)>, ttl_secs: u64) -> Self {
+    pub fn new(
+        secret: &[u8],
+        external: Option<(DecodingKey, Validation)>,
+        ttl_secs: u64,
+        ticket_ttl_secs: u64,
+    ) -> Self {
+        let ticket_key = [secret, TICKET_KEY_SUFFIX].concat();
         Self {
             encoding: EncodingKey::from_secret(secret),
             own: DecodingKey::from_secret(secret),
+            ticket_encoding: EncodingKey::from_secret(&ticket_key),
+            ticket_decoding: DecodingKey::from_secret(&ticket_key),
             external,
             ttl_secs,
+            ticket_ttl_secs,
         }
     }
 
@@ -76,12 +108,59 @@ impl Auth {
             name: Some(name.to_owned()),
             exp: now + self.ttl_secs,
             iat: Some(now),
+            aud: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, claims.exp))
     }
 
-    fn verify(&self, token: &str) -> Result<AuthUser, AppError> {
+    /// A ticket for `user` on `code`'s event routes, valid for the ticket lifetime (15
+    /// minutes by default) but never past the token it was asked with.
+    pub fn issue_ticket(
+        &self,
+        user: &AuthUser,
+        code: SessionCode,
+    ) -> anyhow::Result<(String, u64)> {
+        let now = (now_ms() / 1000) as u64;
+        let claims = TicketClaims {
+            sub: user.id.clone(),
+            name: user.name.clone(),
+            exp: (now + self.ticket_ttl_secs).min(user.expires_at),
+            iat: now,
+            aud: TICKET_AUDIENCE.to_owned(),
+            sid: code.to_string(),
+        };
+        let ticket = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.ticket_encoding,
+        )?;
+        Ok((ticket, claims.exp))
+    }
+
+    /// A ticket's user, if the ticket is ours, unexpired and for `code`.
+    pub fn verify_ticket(&self, ticket: &str, code: &str) -> Result<AuthUser, AppError> {
+        let bad = |why: &str| AppError::Unauthorized(format!("invalid ticket: {why}"));
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_audience(&[TICKET_AUDIENCE]);
+        v.set_required_spec_claims(&["exp", "aud", "sub"]);
+        // We issue tickets and they live minutes: no grace past `exp`.
+        v.leeway = 0;
+        let claims = jsonwebtoken::decode::<TicketClaims>(ticket, &self.ticket_decoding, &v)
+            .map_err(|e| bad(&e.to_string()))?
+            .claims;
+        match SessionCode::parse(code) {
+            Ok(c) if c.as_str() == claims.sid => {}
+            _ => return Err(bad("it is for another session")),
+        }
+        Ok(AuthUser {
+            id: claims.sub,
+            name: claims.name,
+            expires_at: claims.exp,
+        })
+    }
+
+    pub(super) fn verify(&self, token: &str) -> Result<AuthUser, AppError> {
         let bad = |why: &str| AppError::Unauthorized(format!("invalid token: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|_| bad("malformed"))?;
         let data = match header.alg {
@@ -102,6 +181,14 @@ impl Auth {
         if claims.sub.is_empty() || claims.sub.len() > 128 {
             return Err(bad("subject"));
         }
+        let is_ticket = match &claims.aud {
+            Some(serde_json::Value::String(a)) => a == TICKET_AUDIENCE,
+            Some(serde_json::Value::Array(list)) => list.iter().any(|a| a == TICKET_AUDIENCE),
+            _ => false,
+        };
+        if is_ticket {
+            return Err(bad("a stream ticket is not a token"));
+        }
         let name = claims
             .name
             .as_deref()
@@ -113,68 +200,8 @@ impl Auth {
         Ok(AuthUser {
             id: claims.sub,
             name,
+            expires_at: claims.exp,
         })
-    }
-}
-
-/// The authenticated caller.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: String,
-    pub name: String,
-}
-
-fn cookie_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
-}
-
-fn query_token(parts: &Parts) -> Option<String> {
-    let query = parts.uri.query()?;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == "access_token")
-        .map(|(_, v)| v)
-}
-
-impl<S> FromRequestParts<S> for AuthUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let token = if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
-            let h = h.to_str().unwrap_or_default();
-            match h.split_once(' ') {
-                Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_owned(),
-                _ => {
-                    return Err(AppError::Unauthorized(
-                        "Authorization must be `Bearer <token>`".into(),
-                    ));
-                }
-            }
-        } else if let Some(t) = cookie_token(parts) {
-            t
-        } else if let Some(t) = query_token(parts) {
-            t
-        } else {
-            return Err(AppError::Unauthorized(
-                "a token is required (Authorization: Bearer, cookie quiz_token, or access_token)"
-                    .into(),
-            ));
-        };
-        state.auth.verify(&token)
     }
 }
 
@@ -196,14 +223,39 @@ pub struct GuestResponse {
     pub expires_at: String,
 }
 
+/// How the guest endpoint's cookie is set for this request.
+pub struct CookiePolicy {
+    /// Not when another origin's page asked: that page must not sign the visitor in (into
+    /// an identity it chose) on this server.
+    set: bool,
+    secure: bool,
+}
+
+impl axum::extract::FromRequestParts<AppState> for CookiePolicy {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        Ok(CookiePolicy {
+            set: provenance(parts, state) != Provenance::CrossOrigin,
+            secure: over_https(parts, state),
+        })
+    }
+}
+
 /// Sign in as a guest.
 ///
-/// Returns a token and also sets it as the `quiz_token` cookie (HttpOnly, SameSite=Lax).
-/// Limited per client address (default 20 per minute), over all nodes together.
+/// Returns a token and also sets it as the `quiz_token` cookie (HttpOnly, SameSite=Lax, and
+/// Secure when the server is reached over HTTPS: an https `PUBLIC_URL` or a trusted proxy
+/// forwarding `https`). When a page of another origin sends the request (its `Origin`, or
+/// `Sec-Fetch-Site`, says so) the token is returned but no cookie is set, so no other site
+/// can sign a visitor in under an identity of its choosing. No credential is needed or read.
+/// Limited per client address (default 20 per minute): the TCP peer, or for a peer in
+/// `--trusted-proxies` the client address it forwarded; over all nodes together.
 #[utoipa::path(post, path = "/api/v1/auth/guest", tag = "auth",
     request_body = GuestRequest,
     responses(
-        (status = 201, description = "Signed in", body = GuestResponse),
+        (status = 201, description = "Signed in", body = GuestResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Guest login is disabled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid display name (empty, too long, or with control, format or separator characters)", body = Problem, content_type = "application/problem+json"),
@@ -211,7 +263,8 @@ pub struct GuestResponse {
     ))]
 pub async fn guest(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
+    cookie: CookiePolicy,
     AppJson(req): AppJson<GuestRequest>,
 ) -> AppResult<Response> {
     if !state.config.guest_login {
@@ -219,7 +272,7 @@ pub async fn guest(
             "guest login is disabled on this server".into(),
         ));
     }
-    state.limits.check_guest(peer.ip()).await?;
+    state.limits.check_guest(client).await?;
     let name = DisplayName::parse(&req.display_name)
         .map_err(|e| AppError::Unprocessable(e.to_string()))?;
     let user_id = uuid::Uuid::now_v7().to_string();
@@ -229,9 +282,10 @@ pub async fn guest(
         .save_user(&user_id, name.as_str(), now_ms())
         .await?;
     let (token, exp) = state.auth.issue(&user_id, name.as_str())?;
-    let cookie = format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        state.config.token_ttl_secs
+    let set_cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        state.config.token_ttl_secs,
+        if cookie.secure { "; Secure" } else { "" }
     );
     let body = GuestResponse {
         token,
@@ -240,7 +294,9 @@ pub async fn guest(
         expires_at: rfc3339(exp as i64 * 1000),
     };
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if cookie.set
+        && let Ok(v) = HeaderValue::from_str(&set_cookie)
+    {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)

@@ -4,20 +4,26 @@
 pub mod answers;
 pub mod auth;
 mod catchup;
+pub mod cidr;
+mod credentials;
 pub mod error;
 pub mod extract;
+mod headers;
 pub mod limits;
 pub mod lookups;
 mod offload;
 pub mod openapi;
 pub mod ops;
+pub mod origin;
 pub mod poll;
+pub mod proxy;
 pub mod quizzes;
 pub mod results;
 mod results_csv;
 pub mod serve;
 pub mod sessions;
 pub mod sse;
+pub mod tickets;
 mod web;
 
 use std::sync::Arc;
@@ -45,8 +51,10 @@ pub struct AppState {
     pub auth: Arc<auth::Auth>,
     pub limits: Arc<limits::Limits>,
     pub config: Arc<Config>,
-    /// Base of `join_url` and `host_url`.
-    pub public_url: Arc<str>,
+    /// `PUBLIC_URL`: base of `join_url` and `host_url`, and this server's origin.
+    pub public_url: Option<Arc<str>>,
+    /// `http://<bind address>`: links' base only for requests that name no host.
+    pub bind_url: Arc<str>,
     pub metrics: PrometheusHandle,
 }
 
@@ -65,6 +73,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::next))
         .routes(routes!(sessions::end))
         .routes(routes!(sessions::leaderboard))
+        .routes(routes!(tickets::ticket))
         .routes(routes!(answers::answer))
         .routes(routes!(results::results))
         .routes(routes!(results::history))
@@ -96,9 +105,15 @@ pub fn router(state: AppState) -> Router {
         .route("/host/{code}", get(web::index))
         .route("/screen/{code}", get(web::index))
         .route("/assets/{name}", get(web::asset))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(
+            SwaggerUi::new("/docs")
+                .url("/openapi.json", doc)
+                // The online validator badge would be an image from another site.
+                .config(utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none")),
+        )
         .fallback(|| async { AppError::NotFound("no such resource".into()) })
         .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(

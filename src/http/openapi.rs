@@ -60,11 +60,27 @@ impl Modify for Security {
         );
         components.add_security_scheme(
             "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("quiz_token"))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "quiz_token",
+                "Set by guest login. A request it authenticates that changes something \
+                 (POST, PUT, PATCH, DELETE) must come from this server's own origin \
+                 (`Origin`, else `Sec-Fetch-Site: same-origin`), else `403`.",
+            ))),
         );
         components.add_security_scheme(
             "access_token",
-            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("access_token"))),
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "access_token",
+                "A token in the URL: the two event routes only, ignored elsewhere.",
+            ))),
+        );
+        components.add_security_scheme(
+            "ticket",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "ticket",
+                "A stream ticket (`POST /api/v1/sessions/{code}/ticket`): that session's two \
+                 event routes only, 15 minutes.",
+            ))),
         );
     }
 }

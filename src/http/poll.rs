@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::auth::AuthUser;
+use super::auth::StreamUser;
 use super::catchup;
 use super::error::{AppError, AppResult, Problem};
 use super::extract::{AppQuery, Code};
@@ -150,20 +150,25 @@ async fn gather(
 /// the newest snapshot of each kind that changed, then the player's `score` if it changed.
 /// Otherwise holds until something happens or `timeout_ms` passes (then `events: []`).
 /// Without `after`, the reply holds one `session_state` event. A cursor that cannot be
-/// parsed is `400`; one too old to replay gets a fresh `session_state`.
+/// parsed is `400`; one too old to replay gets a fresh `session_state`. Like `…/events`,
+/// takes a stream ticket as `?ticket=` (or a token as `?access_token=`) besides the header.
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/events/poll", tag = "events",
-    params(("code" = String, Path, description = "Session code (case-insensitive)"), PollParams),
+    params(("code" = String, Path, description = "Session code (case-insensitive)"), PollParams,
+        ("ticket" = Option<String>, Query, description = "Stream ticket from `POST …/ticket`, for clients that cannot set headers"),
+        ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers (prefer `ticket`)"),
+    ),
     responses(
         (status = 200, description = "Events newer than the cursor", body = PollReply),
         (status = 400, description = "Bad cursor or timeout", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Opened with the cookie by another origin's page", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("ticket" = []), ("access_token" = [])))]
 pub async fn poll(
     State(state): State<AppState>,
-    user: AuthUser,
+    StreamUser(user): StreamUser,
     Code(code): Code,
     AppQuery(params): AppQuery<PollParams>,
 ) -> AppResult<axum::Json<PollReply>> {

@@ -10,6 +10,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::{AppError, AppResult, Problem};
 use super::extract::{AppJson, AppQuery, Code};
+use super::origin::LinkBase;
 use crate::domain::DisplayName;
 use crate::domain::event::{Leaderboard, SessionState};
 use crate::domain::session::Command;
@@ -38,7 +39,10 @@ pub struct SessionCreated {
     /// The join code.
     #[schema(example = "K7P2QX")]
     pub session_id: String,
+    /// The players' page: `PUBLIC_URL` as the base when set, else the host and scheme the
+    /// request was sent to (as a trusted proxy forwarded them, or the `Host` header).
     pub join_url: String,
+    /// The host's page, on the same base.
     pub host_url: String,
 }
 
@@ -65,6 +69,7 @@ pub struct Page {
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
+    LinkBase(base): LinkBase,
     AppJson(req): AppJson<CreateSession>,
 ) -> AppResult<(StatusCode, axum::Json<SessionCreated>)> {
     if !(1..=MAX_PLAYERS_LIMIT).contains(&req.max_players) {
@@ -86,8 +91,8 @@ pub async fn create(
         StatusCode::CREATED,
         axum::Json(SessionCreated {
             session_id: code.to_string(),
-            join_url: format!("{}/join/{code}", state.public_url),
-            host_url: format!("{}/host/{code}", state.public_url),
+            join_url: format!("{base}/join/{code}"),
+            host_url: format!("{base}/host/{code}"),
         }),
     ))
 }

@@ -19,7 +19,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::AuthUser;
+use super::auth::StreamUser;
 use super::catchup;
 use super::error::{AppResult, Problem};
 use super::extract::Code;
@@ -76,25 +76,29 @@ fn heartbeat_frame() -> Bytes {
 /// A subscriber that cannot keep up with the log is disconnected and should reconnect
 /// (resuming with `Last-Event-ID`), and so is a connection that accepts no bytes for 30 s
 /// while events wait for it: the server never buffers without bound.
-/// Browsers pass the token as `access_token` (EventSource cannot set headers).
+/// Browsers, whose EventSource cannot set headers, pass a stream ticket
+/// (`POST …/ticket`) as `?ticket=`; `?access_token=` works too but puts a long-lived
+/// token in the URL. Both are accepted on this route and `…/events/poll` only.
 /// At most 5 open streams (SSE and polls) per user (default), counted over all nodes.
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/events", tag = "events",
     params(
         ("code" = String, Path, description = "Session code (case-insensitive)"),
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this log event id"),
-        ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers"),
+        ("ticket" = Option<String>, Query, description = "Stream ticket from `POST …/ticket`, for clients that cannot set headers"),
+        ("access_token" = Option<String>, Query, description = "Token, for clients that cannot set headers (prefer `ticket`)"),
     ),
     responses(
         (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score`, `AnswerCounts` and `Heartbeat`",
             content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Opened with the cookie by another origin's page", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("ticket" = []), ("access_token" = [])))]
 pub async fn events(
     State(state): State<AppState>,
-    user: AuthUser,
+    StreamUser(user): StreamUser,
     Code(code): Code,
     connection: Option<Extension<Connection>>,
     headers: HeaderMap,

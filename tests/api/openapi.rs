@@ -68,6 +68,7 @@ async fn every_contract_path_is_described() {
         ("get", format!("{s}/results")),
         ("get", format!("{s}/events")),
         ("get", format!("{s}/events/poll")),
+        ("post", format!("{s}/ticket")),
         ("get", "/api/v1/me/history".into()),
         ("get", "/healthz".into()),
         ("get", "/readyz".into()),

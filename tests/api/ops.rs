@@ -108,3 +108,177 @@ async fn docs_and_the_web_client_are_html() {
         );
     }
 }
+
+/// Every metric family the sources emit: the names in `counter!("…")`, `gauge!("…")` and
+/// `histogram!("…")` under `src/`.
+fn families_in_sources() -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("read src/") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read a source file");
+                for mac in ["counter!(", "gauge!(", "histogram!("] {
+                    for (at, _) in text.match_indices(mac) {
+                        let rest = text[at + mac.len()..].trim_start();
+                        if let Some(lit) = rest.strip_prefix('"')
+                            && let Some(end) = lit.find('"')
+                        {
+                            out.push(lit[..end].to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut out,
+    );
+    out.sort();
+    out.dedup();
+    assert!(out.len() >= 10, "the scan finds the metrics: {out:?}");
+    out
+}
+
+fn assert_every_family(text: &str, what: &str) {
+    for name in families_in_sources() {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{what}: family {name} missing from the first scrape:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{what}: family {name} has no description"
+        );
+    }
+}
+
+/// The sample value of `name` (without labels) in a Prometheus text.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// The real binary on `port` and `db`, once `/healthz` answers; metrics are then untouched
+/// by anything but start-up.
+async fn start_binary(port: u16, db: &std::path::Path) -> tokio::process::Child {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_quizcast"))
+        .arg("--addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", db.display()))
+        .env("JWT_SECRET", "metrics-test-secret-metrics-test")
+        .env("METRICS_TOKEN", "scrape-me")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the quizcast binary");
+    let http = client();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    for _ in 0..200 {
+        if let Ok(r) = http
+            .get(&url)
+            .timeout(std::time::Duration::from_secs(1))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            return child;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server on port {port} did not answer /healthz within 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_scrape_lists_every_family_also_after_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("metrics.db");
+    let port = free_port();
+    let mut child = start_binary(port, &db).await;
+    let app = TestApp {
+        addr: ([127, 0, 0, 1], port).into(),
+        base_url: format!("http://127.0.0.1:{port}"),
+        client: client(),
+        _dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let scrape = || {
+        send(
+            app.client.get(app.url("/metrics")).bearer_auth("scrape-me"),
+            "GET /metrics",
+        )
+    };
+    let first = scrape().await;
+    first.expect(200, "the first scrape of a fresh server");
+    assert_prometheus(&first.text);
+    assert_every_family(&first.text, "a fresh server");
+    assert_eq!(sample(&first.text, "quizcast_sessions_live"), Some(0.0));
+
+    // Two sessions are live; after a restart both are restored and counted.
+    let g = setup_game(&app, 1, 2, 20_000).await;
+    app.create_session(&g.host.token, &g.quiz_id).await;
+    // Each session's runner is a task of its own: the gauge moves when it starts.
+    let live_reaches = |n: f64, what: &'static str| async move {
+        let mut last = String::new();
+        for _ in 0..100 {
+            last = scrape().await.text;
+            if sample(&last, "quizcast_sessions_live") == Some(n) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{what}: quizcast_sessions_live never reached {n}:\n{last}");
+    };
+    live_reaches(2.0, "two new sessions").await;
+    child.kill().await.expect("stop the server");
+    let _child = start_binary(port, &db).await;
+    let after = scrape().await;
+    after.expect(200, "the first scrape after a restart");
+    assert_every_family(&after.text, "a restarted server");
+    assert_eq!(
+        sample(&after.text, "quizcast_sessions_created_total"),
+        Some(0.0)
+    );
+    live_reaches(2.0, "restored sessions are counted").await;
+}
+
+#[tokio::test]
+async fn the_metrics_token_is_enforced() {
+    let app = spawn_app_with(|c| c.metrics_token = Some("s3cret-scrape".into())).await;
+    app.get("/metrics", None)
+        .await
+        .expect_problem(401, "no token");
+    app.get("/metrics", Some("wrong"))
+        .await
+        .expect_problem(401, "a wrong token");
+    app.get("/metrics", Some("s3cret-scrape-and-more"))
+        .await
+        .expect_problem(401, "a longer token");
+    let r = send(
+        app.client
+            .get(app.url("/metrics"))
+            .header("authorization", "Basic s3cret-scrape"),
+        "another scheme",
+    )
+    .await;
+    r.expect_problem(401, "another scheme");
+    let r = app.get("/metrics", Some("s3cret-scrape")).await;
+    r.expect(200, "the token");
+    assert_prometheus(&r.text);
+    // Without a configured token, /metrics stays open.
+    spawn_app()
+        .await
+        .get("/metrics", None)
+        .await
+        .expect(200, "open by default");
+}

@@ -81,8 +81,14 @@ export async function openPage(browser, url, { viewport = PHONE, clockSkewMs = 0
   page.answerPosts = [];
   page.streamRequests = [];
   page.pollRequests = [];
+  page.credentialsInUrls = [];
   page.on('request', (r) => {
     const u = new URL(r.url());
+    // Long-lived tokens never go in a URL; event routes use a stream ticket.
+    const eventRoute = u.pathname.endsWith('/events') || u.pathname.endsWith('/events/poll');
+    if (u.searchParams.has('access_token') || (eventRoute && !u.searchParams.has('ticket'))) {
+      page.credentialsInUrls.push(`${r.method()} ${u.pathname}${u.search.replace(/=[^&]*/g, '=…')}`);
+    }
     if (r.method() === 'POST' && u.pathname.endsWith('/answers')) page.answerPosts.push(r.postDataJSON());
     if (u.pathname.endsWith('/events')) page.streamRequests.push(u.pathname);
     if (u.pathname.endsWith('/events/poll')) page.pollRequests.push(u.search);
@@ -118,6 +124,7 @@ export async function shoot(page, name, viewport) {
 export function assertNoPageErrors(...pages) {
   for (const p of pages) {
     assert.deepEqual(p.errors.map((e) => `${p.label}: ${e.message}`), [], `uncaught errors on ${p.label}`);
+    assert.deepEqual(p.credentialsInUrls, [], `${p.label}: a token in a URL, or an event request without a ticket`);
   }
 }
 
