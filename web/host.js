@@ -306,7 +306,8 @@ class HostGame {
     const names = [...m.roster.entries()];
     if (!names.length) return fill(this.people, h('p', { class: 'muted' }, t('game.noPlayers')));
     const canRemove = m.status !== 'finished';
-    fill(this.people, h('ul', { class: 'people', 'data-testid': 'players-list', 'aria-labelledby': 'people-h' },
+    // Focusable: a long list scrolls, and keyboard users must be able to scroll it.
+    fill(this.people, h('ul', { class: 'people', 'data-testid': 'players-list', 'aria-labelledby': 'people-h', tabindex: '0' },
       names.slice(0, 200).map(([id, name]) => {
         if (this.confirming === id) {
           const yes = h('button', { type: 'button', class: 'btn btn-danger btn-small', 'data-testid': 'confirm-remove' }, t('hostv.yesRemove'));
@@ -470,8 +471,9 @@ function liveCounts(counts, q) {
 
 function resultsTable(r) {
   return h('div', { class: 'card results' },
-    h('h2', null, t('hostv.standings', { players: t('game.players', { n: r.players }) })),
-    h('div', { class: 'table-wrap' },
+    h('h2', { id: 'results-h' }, t('hostv.standings', { players: t('game.players', { n: r.players }) })),
+    // A wide table scrolls sideways on a phone: focusable, so the keyboard can scroll it.
+    h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'results-h', tabindex: '0' },
       h('table', { 'data-testid': 'results-table' },
         h('thead', null, h('tr', null,
           h('th', { scope: 'col' }, t('hostv.rank')), h('th', { scope: 'col' }, t('hostv.player')),

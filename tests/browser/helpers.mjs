@@ -5,12 +5,13 @@
 // Every wait is on the page's DOM or an HTTP answer, and bounded; nothing sleeps.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+let axeSource = null;
 
 export const BASE = process.env.QUIZCAST_URL;
 if (!BASE) throw new Error('QUIZCAST_URL is not set: run these tests through `cargo test --test browser`');
@@ -132,7 +133,12 @@ export async function waitLive(page, { transport = null, timeout = 15_000 } = {}
  * axe's best practices (plus `label-content-name-mismatch`, experimental in axe).
  */
 export async function assertAccessible(page, what) {
-  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: AXE });
+  // Not `addScriptTag`: the page's CSP (no inline script) rightly refuses an injected
+  // <script>; the devtools protocol's evaluate is not subject to it.
+  if (!(await page.evaluate(() => Boolean(window.axe)))) {
+    axeSource ??= readFileSync(AXE, 'utf8');
+    await page.evaluate(`${axeSource}\n;void 0`);
+  }
   const result = await page.evaluate(async () => {
     const r = await window.axe.run(document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
