@@ -50,6 +50,10 @@ export function qrImage(code, cls) {
     width: '256',
     height: '256',
     'data-testid': 'qr',
+    // A server too old to draw it: no broken image, the address is next to it anyway.
+    onerror: (ev) => {
+      ev.target.hidden = true;
+    },
   });
 }
 
