@@ -12,6 +12,7 @@ import {
   DESKTOP,
   LAPTOP,
   PHONE,
+  assertAccessible,
   assertNoPageErrors,
   choiceButton,
   focused,
@@ -86,6 +87,7 @@ test('joining, removing a player, locking, and a reveal that survives reloads', 
   await troll.locator('#conn[data-state=stopped]').waitFor();
   const trollRequests = troll.liveRequests;
   await shoot(troll, 'player-removed', PHONE);
+  await assertAccessible(troll, 'a removed player’s page');
   await shoot(host, 'host-removed-player', LAPTOP);
 
   // Lock the game: nobody new gets in, and the page says why.
@@ -96,6 +98,7 @@ test('joining, removing a player, locking, and a reveal that survives reloads', 
   await late.getByRole('button', { name: 'Join game' }).click();
   await waitText(late.getByTestId('form-error'), 'That game is locked');
   await shoot(late, 'player-locked-out', PHONE);
+  await assertAccessible(late, 'the join form refused by a locked game');
   await host.getByRole('button', { name: 'Unlock the game' }).click();
   await waitText(host.getByTestId('lock-note'), 'Open: anyone with the code can join.');
   // A removed player cannot come back, even with the game open again.
@@ -173,6 +176,7 @@ test('a game that is gone, or a sign-in that is refused, stops the page with wha
   assert.equal((await focused(gone)).text, 'This game no longer exists.', 'focus on the message');
   const goneRequests = gone.liveRequests;
   await shoot(gone, 'screen-game-gone', DESKTOP);
+  await assertAccessible(gone, 'the big screen of a game that is gone');
 
   // A player whose connection drops sees a banner in words, not a small pill.
   const host = await openPage(browser, `${BASE}/`, { viewport: LAPTOP, label: 'host' });
@@ -182,6 +186,7 @@ test('a game that is gone, or a sign-in that is refused, stops the page with wha
   await rita.context().setOffline(true);
   await waitText(rita.getByTestId('connection-banner'), /Connection lost|You are offline/);
   await shoot(rita, 'player-connection-lost', PHONE);
+  await assertAccessible(rita, 'a player’s page with the connection lost');
   // Back online, the server now refuses her sign-in: the page stops and asks for her name.
   await rita.context().route((url) => url.pathname.includes('/events') || url.pathname.endsWith('/ticket'), (route) =>
     route.fulfill({ status: 401, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'invalid token' }) }));
@@ -191,6 +196,7 @@ test('a game that is gone, or a sign-in that is refused, stops the page with wha
   await rita.locator('#conn[data-state=stopped]').waitFor();
   assert.equal(await rita.getByTestId('connection-banner').textContent(), '', 'no "reconnecting" after a fatal error');
   await shoot(rita, 'player-signed-out', PHONE);
+  await assertAccessible(rita, 'a player asked to sign in again');
   assert.equal(gone.liveRequests, goneRequests, 'a page for a game that is gone stops asking');
   assertNoPageErrors(gone, host, rita);
 });
