@@ -166,12 +166,12 @@ export function escapeRe(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export async function shoot(page, name, viewport) {
+export async function shoot(page, name, viewport, { fullPage = false } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   if (viewport) await page.setViewportSize(viewport);
   const size = page.viewportSize();
   const file = path.join(ARTIFACTS, `${name}-${size.width}x${size.height}.png`);
-  await page.screenshot({ path: file, animations: 'disabled' });
+  await page.screenshot({ path: file, animations: 'disabled', fullPage });
   return file;
 }
 

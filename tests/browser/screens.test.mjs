@@ -34,10 +34,10 @@ after(async () => {
 });
 
 /** Screenshot and axe-core check of each view at both sizes, and no sideways scrolling. */
-async function shootAll(phase, views, sizes = [PHONE, DESKTOP]) {
+async function shootAll(phase, views, sizes = [PHONE, DESKTOP], { fullPage = false } = {}) {
   for (const [name, page] of views) {
     for (const size of sizes) {
-      await shoot(page, `${name}-${phase}`, size);
+      await shoot(page, `${name}-${phase}`, size, { fullPage });
       const { overflow, wide } = await page.evaluate(() => ({
         overflow: document.documentElement.scrollWidth - window.innerWidth,
         wide: [...document.querySelectorAll('body *')]
@@ -105,7 +105,8 @@ test('every view and state at 360×740 and 1920×1080: screenshots and axe-core'
   });
   await host.reload();
   await host.getByRole('radio', { name: /Screens/ }).check();
-  await shootAll('choose', [['home-host', host]]);
+  // The whole form: the quiz, when players see if they were right, auto-advance.
+  await shootAll('choose', [['home-host', host]], [PHONE, DESKTOP], { fullPage: true });
   await host.getByRole('button', { name: 'Start session' }).click();
   await host.waitForURL(/\/host\/[A-Z0-9]{6}/);
   const code = host.url().match(/\/host\/([A-Z0-9]{6})/)[1];
@@ -162,7 +163,9 @@ test('every view and state at 360×740 and 1920×1080: screenshots and axe-core'
   for (const p of [...players, host, screen]) await p.locator('[data-testid=stage][data-status=finished]').waitFor();
   await waitText(host.getByTestId('results-csv'), 'Download results (CSV)');
   await max.locator('[data-testid=review] .review-item').first().waitFor();
-  await shootAll('finished', [['player', max], ['host', host], ['screen', screen]]);
+  await shootAll('finished', [['host', host], ['screen', screen]]);
+  // The whole page: the podium, the place and the words to review below.
+  await shootAll('finished', [['player', max]], [PHONE, DESKTOP], { fullPage: true });
 
   // The longest name on the podium, on the narrowest phone: shortened, not spilling.
   await shootAll('finished', [['player-long-name', long]], [NARROW]);
