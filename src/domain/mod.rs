@@ -5,6 +5,7 @@
 pub mod code;
 pub mod deal;
 pub mod event;
+pub mod feedback;
 pub mod import;
 pub mod leaderboard;
 pub mod name;

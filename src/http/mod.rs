@@ -6,6 +6,7 @@ pub mod auth;
 mod catchup;
 pub mod error;
 pub mod extract;
+pub mod joining;
 pub mod limits;
 pub mod lookups;
 pub mod openapi;
@@ -13,6 +14,7 @@ pub mod ops;
 pub mod poll;
 pub mod quizzes;
 pub mod results;
+pub mod room;
 pub mod serve;
 pub mod sessions;
 pub mod sse;
@@ -56,13 +58,16 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(quizzes::import))
         .routes(routes!(quizzes::get))
         .routes(routes!(sessions::create))
-        .routes(routes!(sessions::get))
+        .routes(routes!(sessions::get, room::update))
         .routes(routes!(sessions::join))
         .routes(routes!(sessions::leave))
         .routes(routes!(sessions::start))
         .routes(routes!(sessions::next))
         .routes(routes!(sessions::end))
         .routes(routes!(sessions::leaderboard))
+        .routes(routes!(room::remove_player))
+        .routes(routes!(joining::qr))
+        .routes(routes!(joining::server))
         .routes(routes!(answers::answer))
         .routes(routes!(results::results))
         .routes(routes!(results::history))
@@ -90,6 +95,7 @@ pub fn router(state: AppState) -> Router {
     ));
     let request_id = HeaderName::from_static("x-request-id");
     api.route("/", get(web::index))
+        .route("/join", get(web::index))
         .route("/join/{code}", get(web::index))
         .route("/host/{code}", get(web::index))
         .route("/screen/{code}", get(web::index))

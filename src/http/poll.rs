@@ -157,6 +157,7 @@ async fn gather(
         (status = 200, description = "Events newer than the cursor", body = PollReply),
         (status = 400, description = "Bad cursor or timeout", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The host removed the caller from the session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),
@@ -179,7 +180,7 @@ pub async fn poll(
         .clamp(0, MAX_TIMEOUT_MS);
     let _permit = state.limits.open_stream(&user.id).await?;
     let game = &state.game;
-    game.live.clock(code).await?;
+    game.may_watch(code, &user.id).await?;
     let Some(cursor) = cursor else {
         let fresh = catchup::fresh(game, code, &user.id).await?;
         let mut next = Cursor {

@@ -11,8 +11,11 @@ use super::auth::AuthUser;
 use super::error::{AppError, AppResult, Problem};
 use super::extract::{AppJson, AppQuery, Code};
 use crate::domain::DisplayName;
+use crate::domain::SessionCode;
 use crate::domain::event::{Leaderboard, SessionState};
+use crate::domain::feedback::Feedback;
 use crate::domain::session::Command;
+use crate::game::Settings;
 
 pub const MAX_PLAYERS_LIMIT: u32 = 100_000;
 
@@ -31,6 +34,14 @@ pub struct CreateSession {
     #[serde(default = "default_max_players")]
     #[schema(default = 1000)]
     pub max_players: u32,
+    /// `instant` (default): each answer's reply and `score` event say at once whether it was
+    /// right, and the leaderboard moves as answers come in. `at_reveal`: nobody learns whether
+    /// an answer was right, and the leaderboard does not move, until the question closes; the
+    /// answer reply then has `correct: null`, `awarded_points: null` and the score, rank and
+    /// streak as of the last reveal, and the question's `score` and `leaderboard` events
+    /// follow its `question_closed`.
+    #[serde(default)]
+    pub feedback: Feedback,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,19 +91,32 @@ pub async fn create(
         .ok_or_else(|| AppError::NotFound("no quiz with that id".into()))?;
     let code = state
         .game
-        .create_session(quiz, user.id, req.auto_advance, req.max_players)
+        .create_session(
+            quiz,
+            user.id,
+            Settings {
+                auto_advance: req.auto_advance,
+                max_players: req.max_players,
+                feedback: req.feedback,
+            },
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(SessionCreated {
             session_id: code.to_string(),
-            join_url: format!("{}/join/{code}", state.public_url),
+            join_url: join_url(&state, code),
             host_url: format!("{}/host/{code}", state.public_url),
         }),
     ))
 }
 
-const CODE_PARAM: &str = "Session code (case-insensitive)";
+/// Where a player joins the session: the web client's join page with the code filled in.
+pub fn join_url(state: &AppState, code: SessionCode) -> String {
+    format!("{}/join/{code}", state.public_url)
+}
+
+pub(super) const CODE_PARAM: &str = "Session code (case-insensitive)";
 
 /// The session's current state (plain HTTP snapshot).
 #[utoipa::path(get, path = "/api/v1/sessions/{code}", tag = "sessions",
@@ -117,7 +141,7 @@ pub async fn get(
     responses(
         (status = 200, description = "Joined", body = SessionState),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The session is full", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The session is full or locked, the host removed the caller, or the caller is its host", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session has finished", body = Problem, content_type = "application/problem+json"),
     ),

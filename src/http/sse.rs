@@ -88,6 +88,7 @@ fn heartbeat_frame() -> Bytes {
         (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score`, `AnswerCounts` and `Heartbeat`",
             content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The host removed the caller from the session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),
@@ -100,8 +101,8 @@ pub async fn events(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let permit = state.limits.open_stream(&user.id).await?;
-    // Fail fast (404) before subscribing to a topic that does not exist.
-    state.game.live.clock(code).await?;
+    // Fail fast (404, or 403 for a removed player) before subscribing.
+    state.game.may_watch(code, &user.id).await?;
     let last_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
