@@ -150,7 +150,8 @@ async fn gather(
 /// the newest snapshot of each kind that changed, then the player's `score` if it changed.
 /// Otherwise holds until something happens or `timeout_ms` passes (then `events: []`).
 /// Without `after`, the reply holds one `session_state` event. A cursor that cannot be
-/// parsed is `400`; one too old to replay gets a fresh `session_state`.
+/// parsed is `400`; one too old to replay gets a fresh `session_state`. A player the host
+/// removed gets `403`.
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/events/poll", tag = "events",
     params(("code" = String, Path, description = "Session code (case-insensitive)"), PollParams),
     responses(

@@ -136,6 +136,10 @@ pub async fn get(
 }
 
 /// Join as a player (idempotent). The display name is the token's `name`.
+///
+/// A locked session (`PATCH …/{code}` `{ "locked": true }`) takes no new players, while
+/// players already in, or who left, may come back; a player the host removed cannot join
+/// again. Both are `403`.
 #[utoipa::path(post, path = "/api/v1/sessions/{code}/join", tag = "sessions",
     params(("code" = String, Path, description = CODE_PARAM)),
     responses(

@@ -76,6 +76,7 @@ fn heartbeat_frame() -> Bytes {
 /// A subscriber that cannot keep up with the log is disconnected and should reconnect
 /// (resuming with `Last-Event-ID`), and so is a connection that accepts no bytes for 30 s
 /// while events wait for it: the server never buffers without bound.
+/// A player the host removed gets `403` (their open streams end at the removal).
 /// Browsers pass the token as `access_token` (EventSource cannot set headers).
 /// At most 5 open streams (SSE and polls) per user (default), counted over all nodes.
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/events", tag = "events",
