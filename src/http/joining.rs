@@ -53,6 +53,15 @@ pub async fn qr(State(state): State<AppState>, Code(code): Code) -> AppResult<Re
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=300"),
     );
+    // Opened on its own, an SVG is a document: it may run nothing and load nothing.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
 

@@ -72,6 +72,11 @@ async fn the_qr_code_reads_as_the_join_link() {
         "cacheable: {:?}",
         qr.headers
     );
+    assert_eq!(qr.header("x-content-type-options"), "nosniff");
+    assert!(
+        qr.header("content-security-policy")
+            .contains("default-src 'none'")
+    );
     assert_eq!(decode(&qr.text), join_url, "the QR code encodes join_url");
     assert!(join_url.ends_with(&format!("/join/{code}")), "{join_url}");
 
