@@ -91,7 +91,7 @@ async fn stored_signing_key(store: &dyn Store) -> anyhow::Result<Vec<u8>> {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         // Before anything that counts (restored sessions start below).
         let metrics = telemetry::metrics_handle();
         let (pool, backend) = connect(&config.database_url, config.database_max_connections)
@@ -200,6 +200,8 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.addr))?;
         let addr = listener.local_addr()?;
+        // From here on `addr` is where the server listens (the port chosen for port 0).
+        config.addr = addr;
         let public_url = config
             .public_url
             .as_deref()

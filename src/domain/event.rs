@@ -148,15 +148,21 @@ pub struct AnswerCounts {
 }
 
 /// The reply to an accepted answer.
+///
+/// In an `at_reveal` session nothing in it tells whether the answer was right: `correct` and
+/// `awarded_points` are `null`, and `score`, `rank` and `streak` are the player's as of the
+/// last reveal; the `score` event after the question's `question_closed` tells the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AnswerResult {
     pub question_id: Uuid,
-    pub correct: bool,
-    pub awarded_points: u32,
-    /// The player's total after this answer.
+    /// `null` until the reveal in an `at_reveal` session.
+    pub correct: Option<bool>,
+    /// `null` until the reveal in an `at_reveal` session.
+    pub awarded_points: Option<u32>,
+    /// The player's total after this answer (`at_reveal`: as of the last reveal).
     pub score: u32,
     pub rank: u32,
-    /// Correct answers in a row, including this one.
+    /// Correct answers in a row, including this one (`at_reveal`: as of the last reveal).
     pub streak: u32,
     /// This answer's place in the session's changes: a `leaderboard` whose `version` is at
     /// least this one reflects it.
@@ -175,6 +181,34 @@ pub struct QuestionView {
     pub closes_at: String,
     /// Server-computed; 0 once closed.
     pub time_left_ms: u64,
+    /// Only during the reveal: the correct choice (absent while the question is open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correct_choice: Option<u32>,
+    /// Only during the reveal: how many players chose each choice, in choice order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_counts: Option<Vec<u32>>,
+    /// Only during the reveal: how many players answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<u32>,
+}
+
+impl QuestionView {
+    /// Adds what the reveal shows: the correct choice and how the room answered.
+    pub fn revealed(mut self, correct_choice: u32, answer_counts: Vec<u32>) -> Self {
+        self.answered = Some(answer_counts.iter().sum());
+        self.correct_choice = Some(correct_choice);
+        self.answer_counts = Some(answer_counts);
+        self
+    }
+}
+
+/// A player's own result for the revealed question (`you.last`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LastAnswer {
+    /// The choice made, as an index into the question's `choices`.
+    pub choice: u32,
+    pub correct: bool,
+    pub awarded_points: u32,
 }
 
 /// The caller's own standing inside `session_state`; `null` for a watcher.
@@ -184,6 +218,28 @@ pub struct You {
     pub score: u32,
     pub rank: u32,
     pub streak: u32,
+    /// Only during the reveal: the player's result for the revealed question, `null` when
+    /// they did not answer it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    #[schema(value_type = Option<LastAnswer>, nullable)]
+    pub last: Option<Option<LastAnswer>>,
+    /// The host removed this player from the session: they cannot join or follow it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+/// A field that is present, even as `null`, is `Some` (`you.last` is `null` for a player
+/// who did not answer, and absent outside the reveal).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// `session_state`: everything a client needs to draw the session from scratch.
@@ -199,9 +255,12 @@ pub struct SessionState {
     /// Present while a question is open or revealed.
     pub question: Option<QuestionView>,
     pub players: u32,
-    /// Top 10.
+    /// Top 10 (`at_reveal` sessions: as of the last reveal while a question is open).
     pub leaderboard: Vec<LeaderboardEntry>,
     pub you: Option<You>,
+    /// The host locked the session: it takes no new players.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 #[cfg(test)]

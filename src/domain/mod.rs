@@ -5,6 +5,7 @@
 pub mod code;
 pub mod deal;
 pub mod event;
+pub mod feedback;
 pub mod import;
 #[cfg(test)]
 mod input_props;

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::event::{AnswerResult, Score};
+use super::event::Score;
 use super::scoring::Streak;
 use super::session::{Phase, Status};
 
@@ -17,6 +17,13 @@ pub fn settled_index(phase: &Phase, answered_open: bool) -> Option<u32> {
     }
 }
 
+/// How an answer actually scored (the reply may not have said, in an `at_reveal` session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub correct: bool,
+    pub awarded_points: u32,
+}
+
 pub struct PlayerStanding {
     pub score: u32,
     pub streak: Streak,
@@ -26,10 +33,7 @@ pub struct PlayerStanding {
 }
 
 /// `settled` is the settled question's id and the player's answer to it, if any.
-pub fn snapshot(
-    player: &PlayerStanding,
-    settled: Option<(u32, Uuid, Option<&AnswerResult>)>,
-) -> Score {
+pub fn snapshot(player: &PlayerStanding, settled: Option<(u32, Uuid, Option<Outcome>)>) -> Score {
     match settled.filter(|_| player.answered_any) {
         None => Score {
             question_id: None,

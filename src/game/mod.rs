@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::domain::deal::{DealSeed, deal};
 use crate::domain::event::{AnswerResult, EventKind, Member, Presence, Score, SessionState};
+use crate::domain::feedback::Feedback;
 use crate::domain::quiz::Quiz;
 use crate::domain::session::Command;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -45,6 +46,14 @@ pub enum GameError {
     HostCannotPlay,
     #[error("quota reached: at most {limit} {what}")]
     Quota { what: &'static str, limit: u64 },
+}
+
+/// How a new session plays.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub auto_advance: bool,
+    pub max_players: u32,
+    pub feedback: Feedback,
 }
 
 /// What one user may hold, and how long a session may sit idle.
@@ -172,9 +181,13 @@ impl Game {
         self: &Arc<Self>,
         quiz: Arc<Quiz>,
         host_id: UserId,
-        auto_advance: bool,
-        max_players: u32,
+        settings: Settings,
     ) -> Result<SessionCode, GameError> {
+        let Settings {
+            auto_advance,
+            max_players,
+            feedback,
+        } = settings;
         // Hosting a copy of someone else's quiz would reveal its answers to the copier.
         if !quiz.demo && quiz.author_id.as_deref() != Some(host_id.as_str()) {
             return Err(GameError::NotAuthor);
@@ -204,6 +217,7 @@ impl Game {
                 host_id: host_id.clone(),
                 auto_advance,
                 max_players,
+                feedback,
                 created_at: now_ms(),
             };
             match self.live.create(session).await {
@@ -347,16 +361,20 @@ impl Game {
     }
 
     fn publish_answer(&self, code: SessionCode, user: &str, result: &AnswerResult) {
-        let score = Score {
-            question_id: Some(result.question_id),
-            correct: Some(result.correct),
-            awarded_points: result.awarded_points,
-            score: result.score,
-            rank: result.rank,
-            streak: result.streak,
-        };
-        self.hub
-            .publish_private(code, user, EncodedEvent::of(None, EventKind::Score, &score));
+        // An `at_reveal` reply says nothing of the result: the `score` waits for the close.
+        if let (Some(correct), Some(awarded_points)) = (result.correct, result.awarded_points) {
+            let score = Score {
+                question_id: Some(result.question_id),
+                correct: Some(correct),
+                awarded_points,
+                score: result.score,
+                rank: result.rank,
+                streak: result.streak,
+            };
+            self.hub
+                .publish_private(code, user, EncodedEvent::of(None, EventKind::Score, &score));
+        }
+        // The host's answer counts move either way.
         if let Some(s) = self.signals(code) {
             s.leaderboard_changed();
         }
@@ -375,6 +393,64 @@ impl Game {
         }
         self.apply(code, cmd).await?;
         Ok(self.live.state(code, Some(user), now_ms()).await?.0)
+    }
+
+    /// Host: locks the session to new players (or opens it again).
+    pub async fn set_locked(
+        &self,
+        code: SessionCode,
+        user: &str,
+        locked: bool,
+    ) -> Result<SessionState, GameError> {
+        self.check_host(code, user).await?;
+        self.live.set_locked(code, locked).await?;
+        Ok(self.live.state(code, Some(user), now_ms()).await?.0)
+    }
+
+    /// Host: removes a player for good. They leave the board, are listed in the next
+    /// `presence` as left, and their open streams end here (other nodes end theirs when
+    /// they read the removal from the members stream).
+    pub async fn remove_player(
+        &self,
+        code: SessionCode,
+        host: &str,
+        player: &str,
+    ) -> Result<(), GameError> {
+        self.check_host(code, host).await?;
+        if self.live.remove(code, player).await? && self.shared.is_none() {
+            let name = self
+                .live
+                .names(code, &[player.to_owned()])
+                .await?
+                .pop()
+                .unwrap_or_default();
+            if let Some(s) = self.signals(code) {
+                s.left(Member {
+                    user_id: player.to_owned(),
+                    display_name: name,
+                });
+            }
+        }
+        // Also on a repeat: a stream opened in between must not outlive the removal.
+        self.hub.disconnect_user(code, player);
+        Ok(())
+    }
+
+    /// Whether `user` may follow the session's events: anyone may, except a player the host
+    /// removed. `NotFound` for an unknown code.
+    pub async fn may_watch(&self, code: SessionCode, user: &str) -> Result<(), GameError> {
+        self.live.clock(code).await?;
+        match self.live.is_removed(code, user).await? {
+            true => Err(LiveError::Removed.into()),
+            false => Ok(()),
+        }
+    }
+
+    async fn check_host(&self, code: SessionCode, user: &str) -> Result<(), GameError> {
+        if self.live.clock(code).await?.host_id != user {
+            return Err(GameError::NotHost);
+        }
+        Ok(())
     }
 
     /// Applies a command and publishes what it logged. Used by hosts and by runners.
@@ -402,8 +478,15 @@ impl Game {
                 let frame = EncodedEvent::new(Some(entry.id), entry.kind, entry.data.clone());
                 self.hub.publish(code, frame);
             }
-            if entry.kind == EventKind::QuestionClosed {
-                self.publish_scores(code).await?;
+            // Out now: views may show the standings the close settled, and each player
+            // hears how they did.
+            match entry.kind {
+                EventKind::QuestionClosed => {
+                    self.live.revealed(code).await?;
+                    self.publish_scores(code).await?;
+                }
+                EventKind::SessionFinished => self.live.revealed(code).await?,
+                _ => {}
             }
         }
         if !applied.entries.is_empty()
@@ -512,8 +595,11 @@ fn final_state(r: &crate::live::SessionResults, viewer: Option<&str>) -> Session
                 score: s.score,
                 rank: s.rank,
                 streak: 0,
+                last: None,
+                removed: false,
             })
         }),
+        locked: false,
     }
 }
 

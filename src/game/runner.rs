@@ -16,7 +16,7 @@ use super::{Game, now_ms};
 use crate::domain::event::{EventKind, Presence};
 use crate::domain::session::{Command, Status};
 use crate::domain::{Millis, SessionCode};
-use crate::hub::redis::Shared;
+use crate::hub::redis::{MemberChange, Shared};
 use crate::hub::{EncodedEvent, Topic};
 use crate::live::Replay;
 use crate::live::record::TOP;
@@ -320,11 +320,14 @@ impl Runner {
             Ok((at, changes)) => {
                 self.members_at = Some(at);
                 let mut delta = PresenceDelta::default();
-                for (joined, m) in changes {
-                    if joined {
-                        delta.joined.push(m);
-                    } else {
-                        delta.left.push(m);
+                for (change, m) in changes {
+                    match change {
+                        MemberChange::Joined => delta.joined.push(m),
+                        MemberChange::Left => delta.left.push(m),
+                        MemberChange::Removed => {
+                            self.game.hub.disconnect_user(self.code, &m.user_id);
+                            delta.left.push(m);
+                        }
                     }
                 }
                 merge(&mut self.pending, delta);
@@ -389,7 +392,12 @@ impl Runner {
             return (lb_sent, presence_sent);
         }
         if lb {
-            match game.live.leaderboard(code, 0, TOP).await {
+            let board = game.live.leaderboard(code, 0, TOP).await;
+            // Shared mode: a board read after a question closed goes out after that
+            // `question_closed` (an `at_reveal` board moves only then), so publish the log
+            // up to now first.
+            self.follow_log().await;
+            match board {
                 Ok(board) => {
                     let data: Arc<str> = serde_json::to_string(&board).unwrap_or_default().into();
                     if self.last_leaderboard.as_ref() != Some(&data) {

@@ -175,7 +175,10 @@ impl From<LiveError> for AppError {
                     first_result: None,
                 }
             }
-            LiveError::Full | LiveError::NotPlayer => AppError::Forbidden(e.to_string()),
+            LiveError::Full | LiveError::NotPlayer | LiveError::Locked | LiveError::Removed => {
+                AppError::Forbidden(e.to_string())
+            }
+            LiveError::NoSuchPlayer => AppError::NotFound(e.to_string()),
             LiveError::NotOpen(_) | LiveError::InvalidChoice => {
                 AppError::Unprocessable(e.to_string())
             }

@@ -6,7 +6,9 @@
 //! nodes (Redis); the refusal window is remembered by the node that refused, and another
 //! node starts refusing at the caller's next unknown code there.
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -32,18 +34,25 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    // Anonymous or badly authenticated requests go on to get their 401 from the route.
+    // Anonymous callers (a route that needs no token: the QR code) count by address; badly
+    // authenticated ones go on to get their 401 from the route.
     let user = AuthUser::from_request_parts(&mut parts, &state).await.ok();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let req = Request::from_parts(parts, body);
-    let Some(user) = user else {
-        return next.run(req).await;
+    let key = match (user, peer) {
+        (Some(user), _) => user.id,
+        (None, Some(ip)) => format!("addr:{ip}"),
+        (None, None) => return next.run(req).await,
     };
-    if let Err(e) = state.limits.check_guessing(&user.id) {
+    if let Err(e) = state.limits.check_guessing(&key) {
         return e.into_response();
     }
     let response = next.run(req).await;
     if response.status() == StatusCode::NOT_FOUND
-        && let Err(e) = state.limits.count_unknown_code(&user.id).await
+        && let Err(e) = state.limits.count_unknown_code(&key).await
     {
         return e.into_response();
     }

@@ -9,6 +9,7 @@ mod credentials;
 pub mod error;
 pub mod extract;
 mod headers;
+pub mod joining;
 pub mod limits;
 pub mod lookups;
 mod offload;
@@ -20,6 +21,7 @@ pub mod proxy;
 pub mod quizzes;
 pub mod results;
 mod results_csv;
+pub mod room;
 pub mod serve;
 pub mod sessions;
 pub mod sse;
@@ -66,7 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(quizzes::import))
         .routes(routes!(quizzes::get))
         .routes(routes!(sessions::create))
-        .routes(routes!(sessions::get))
+        .routes(routes!(sessions::get, room::update))
         .routes(routes!(sessions::join))
         .routes(routes!(sessions::leave))
         .routes(routes!(sessions::start))
@@ -74,6 +76,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::end))
         .routes(routes!(sessions::leaderboard))
         .routes(routes!(tickets::ticket))
+        .routes(routes!(room::remove_player))
+        .routes(routes!(joining::qr))
+        .routes(routes!(joining::server))
         .routes(routes!(answers::answer))
         .routes(routes!(results::results))
         .routes(routes!(results::history))
@@ -101,6 +106,7 @@ pub fn router(state: AppState) -> Router {
     ));
     let request_id = HeaderName::from_static("x-request-id");
     api.route("/", get(web::index))
+        .route("/join", get(web::index))
         .route("/join/{code}", get(web::index))
         .route("/host/{code}", get(web::index))
         .route("/screen/{code}", get(web::index))

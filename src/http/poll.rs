@@ -151,7 +151,8 @@ async fn gather(
 /// Otherwise holds until something happens or `timeout_ms` passes (then `events: []`).
 /// Without `after`, the reply holds one `session_state` event. A cursor that cannot be
 /// parsed is `400`; one too old to replay gets a fresh `session_state`. Like `…/events`,
-/// takes a stream ticket as `?ticket=` (or a token as `?access_token=`) besides the header.
+/// takes a stream ticket as `?ticket=` (or a token as `?access_token=`) besides the header. A player the host
+/// removed gets `403`.
 #[utoipa::path(get, path = "/api/v1/sessions/{code}/events/poll", tag = "events",
     params(("code" = String, Path, description = "Session code (case-insensitive)"), PollParams,
         ("ticket" = Option<String>, Query, description = "Stream ticket from `POST …/ticket`, for clients that cannot set headers"),
@@ -161,7 +162,7 @@ async fn gather(
         (status = 200, description = "Events newer than the cursor", body = PollReply),
         (status = 400, description = "Bad cursor or timeout", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Opened with the cookie by another origin's page", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Opened with the cookie by another origin's page, or the host removed the caller from the session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),
@@ -184,7 +185,7 @@ pub async fn poll(
         .clamp(0, MAX_TIMEOUT_MS);
     let _permit = state.limits.open_stream(&user.id).await?;
     let game = &state.game;
-    game.live.clock(code).await?;
+    game.may_watch(code, &user.id).await?;
     let Some(cursor) = cursor else {
         let fresh = catchup::fresh(game, code, &user.id).await?;
         let mut next = Cursor {

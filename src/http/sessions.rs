@@ -12,8 +12,11 @@ use super::error::{AppError, AppResult, Problem};
 use super::extract::{AppJson, AppQuery, Code};
 use super::origin::LinkBase;
 use crate::domain::DisplayName;
+use crate::domain::SessionCode;
 use crate::domain::event::{Leaderboard, SessionState};
+use crate::domain::feedback::Feedback;
 use crate::domain::session::Command;
+use crate::game::Settings;
 
 pub const MAX_PLAYERS_LIMIT: u32 = 100_000;
 
@@ -32,6 +35,14 @@ pub struct CreateSession {
     #[serde(default = "default_max_players")]
     #[schema(default = 1000)]
     pub max_players: u32,
+    /// `instant` (default): each answer's reply and `score` event say at once whether it was
+    /// right, and the leaderboard moves as answers come in. `at_reveal`: nobody learns whether
+    /// an answer was right, and the leaderboard does not move, until the question closes; the
+    /// answer reply then has `correct: null`, `awarded_points: null` and the score, rank and
+    /// streak as of the last reveal, and the question's `score` and `leaderboard` events
+    /// follow its `question_closed`.
+    #[serde(default)]
+    pub feedback: Feedback,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,19 +96,33 @@ pub async fn create(
         .ok_or_else(|| AppError::NotFound("no quiz with that id".into()))?;
     let code = state
         .game
-        .create_session(quiz, user.id, req.auto_advance, req.max_players)
+        .create_session(
+            quiz,
+            user.id,
+            Settings {
+                auto_advance: req.auto_advance,
+                max_players: req.max_players,
+                feedback: req.feedback,
+            },
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(SessionCreated {
             session_id: code.to_string(),
-            join_url: format!("{base}/join/{code}"),
+            join_url: join_url(&base, code),
             host_url: format!("{base}/host/{code}"),
         }),
     ))
 }
 
-const CODE_PARAM: &str = "Session code (case-insensitive)";
+/// Where a player joins the session: the web client's join page with the code filled in.
+/// `base` is where the client reaches this server (`LinkBase`).
+pub fn join_url(base: &str, code: SessionCode) -> String {
+    format!("{base}/join/{code}")
+}
+
+pub(super) const CODE_PARAM: &str = "Session code (case-insensitive)";
 
 /// The session's current state (plain HTTP snapshot).
 #[utoipa::path(get, path = "/api/v1/sessions/{code}", tag = "sessions",
@@ -117,12 +142,16 @@ pub async fn get(
 }
 
 /// Join as a player (idempotent). The display name is the token's `name`.
+///
+/// A locked session (`PATCH …/{code}` `{ "locked": true }`) takes no new players, while
+/// players already in, or who left, may come back; a player the host removed cannot join
+/// again. Both are `403`.
 #[utoipa::path(post, path = "/api/v1/sessions/{code}/join", tag = "sessions",
     params(("code" = String, Path, description = CODE_PARAM)),
     responses(
         (status = 200, description = "Joined", body = SessionState),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The session is full", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The session is full or locked, the host removed the caller, or the caller is its host", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session has finished", body = Problem, content_type = "application/problem+json"),
     ),

@@ -76,6 +76,7 @@ fn heartbeat_frame() -> Bytes {
 /// A subscriber that cannot keep up with the log is disconnected and should reconnect
 /// (resuming with `Last-Event-ID`), and so is a connection that accepts no bytes for 30 s
 /// while events wait for it: the server never buffers without bound.
+/// A player the host removed gets `403` (their open streams end at the removal).
 /// Browsers, whose EventSource cannot set headers, pass a stream ticket
 /// (`POST …/ticket`) as `?ticket=`; `?access_token=` works too but puts a long-lived
 /// token in the URL. Both are accepted on this route and `…/events/poll` only.
@@ -91,7 +92,7 @@ fn heartbeat_frame() -> Bytes {
         (status = 200, description = "An event stream (`text/event-stream`); event payloads are the schemas `SessionState`, `QuestionOpened`, `QuestionClosed`, `Leaderboard`, `Presence`, `Score`, `AnswerCounts` and `Heartbeat`",
             content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Opened with the cookie by another origin's page", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Opened with the cookie by another origin's page, or the host removed the caller from the session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many open streams", body = Problem, content_type = "application/problem+json"),
     ),
@@ -104,8 +105,8 @@ pub async fn events(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let permit = state.limits.open_stream(&user.id).await?;
-    // Fail fast (404) before subscribing to a topic that does not exist.
-    state.game.live.clock(code).await?;
+    // Fail fast (404, or 403 for a removed player) before subscribing.
+    state.game.may_watch(code, &user.id).await?;
     let last_id = resume_from(&headers);
     // Served by `serve`, the connection can be cut when its reader stalls.
     let cut = connection

@@ -183,6 +183,17 @@ impl Topic {
         guard(&self.subscribers).clear()
     }
 
+    /// Ends every stream `user` has open on this topic (the host removed them).
+    pub fn disconnect_user(&self, user: &str) -> usize {
+        let mut subs = guard(&self.subscribers);
+        let ids = subs.by_user.get(user).cloned().unwrap_or_default();
+        for id in &ids {
+            // Dropping the sender ends the stream once its queue drains.
+            subs.remove(*id);
+        }
+        ids.len()
+    }
+
     pub fn has_subscriber(&self, user: &str) -> bool {
         guard(&self.subscribers).by_user.contains_key(user)
     }
@@ -309,6 +320,11 @@ impl Hub {
             transport,
             watch: watch.map(|w| (w, self.watched.clone())),
         }
+    }
+
+    /// Ends every stream `user` has open on the session on this node.
+    pub fn disconnect_user(&self, code: SessionCode, user: &str) -> usize {
+        self.topic(code).disconnect_user(user)
     }
 
     /// Keeps a poll client counted as online between its requests.

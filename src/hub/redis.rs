@@ -25,6 +25,15 @@ fn unavailable(e: Error) -> LiveError {
     LiveError::Unavailable(format!("redis: {e}"))
 }
 
+/// An entry of a session's members stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Joined,
+    Left,
+    /// The host removed the player: their streams end on every node.
+    Removed,
+}
+
 /// What changed, from the key a notification names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -119,12 +128,12 @@ impl Shared {
         .map_err(unavailable)
     }
 
-    /// Joins and leaves after `last` (or, with `None`, only the newest position).
+    /// Joins, leaves and removals after `last` (or, with `None`, only the newest position).
     pub async fn members(
         &self,
         code: SessionCode,
         last: Option<&str>,
-    ) -> Result<(String, Vec<(bool, Member)>), LiveError> {
+    ) -> Result<(String, Vec<(MemberChange, Member)>), LiveError> {
         let reply: Vec<String> = timed(
             "members",
             self.members.evalsha_with_reload(
@@ -142,7 +151,11 @@ impl Shared {
             .chunks(3)
             .filter_map(|t| match t {
                 [op, user, name] => Some((
-                    op == "join",
+                    match op.as_str() {
+                        "join" => MemberChange::Joined,
+                        "remove" => MemberChange::Removed,
+                        _ => MemberChange::Left,
+                    },
                     Member {
                         user_id: user.clone(),
                         display_name: name.clone(),

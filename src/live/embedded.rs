@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::record::{AnswerRecord, SessionRecord};
+use super::record::{AnswerRecord, PlayerRecord, SessionRecord};
 use super::{
     AnswerInput, AnswerOutcome, Applied, Clock, Joined, LiveError, LiveState, LogEntry, NewSession,
     Replay, SessionResults, event_id,
@@ -17,10 +17,13 @@ use crate::domain::deal::{DealSeed, deal};
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
 };
+use crate::domain::feedback::Feedback;
 use crate::domain::session::{Command, Phase, Status};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
-use crate::store::journal::{Journal, JournalFull, JournalOp, StoredSession, load_sessions};
+use crate::store::journal::{
+    Journal, JournalFull, JournalOp, StoredAnswer, StoredSession, load_sessions,
+};
 
 /// How long a request waits for its change to be committed before answering 503.
 const DURABLE_WAIT: Duration = Duration::from_secs(5);
@@ -63,6 +66,34 @@ fn answer_op(code: SessionCode, a: &AnswerRecord) -> JournalOp {
         accepted_at: a.accepted_at,
         seq: a.seq as i64,
         result: serde_json::to_string(&a.result).unwrap_or_default(),
+    }
+}
+
+/// An answer read back from the journal; `score` recomputes how it scored.
+fn restored_answer(a: StoredAnswer) -> anyhow::Result<AnswerRecord> {
+    Ok(AnswerRecord {
+        user_id: a.user_id,
+        index: a.index as u32,
+        choice: a.choice as u32,
+        nonce: a.nonce,
+        answer_ms: a.answer_ms as u64,
+        accepted_at: a.accepted_at,
+        seq: a.seq as u64,
+        journal_pos: 0,
+        correct: false,
+        awarded_points: 0,
+        result: serde_json::from_str::<AnswerResult>(&a.result)?,
+    })
+}
+
+fn player_op(code: SessionCode, user: &str, p: &PlayerRecord) -> JournalOp {
+    JournalOp::Player {
+        code: code.to_string(),
+        user_id: user.to_owned(),
+        display_name: p.display_name.clone(),
+        join_seq: p.join_seq as i64,
+        left: p.left,
+        removed: p.removed,
     }
 }
 
@@ -127,22 +158,39 @@ impl EmbeddedLive {
             s.epoch as u64,
             s.created_at,
         );
+        record.feedback = Feedback::from_stored(s.feedback.as_deref());
+        record.locked = s.locked;
         for p in &s.players {
-            record.restore_player(&p.user_id, &p.display_name, p.join_seq as u64, p.left);
+            record.restore_player(
+                &p.user_id,
+                &p.display_name,
+                p.join_seq as u64,
+                p.left,
+                p.removed,
+            );
         }
-        for a in s.answers {
-            record.score(AnswerRecord {
-                user_id: a.user_id,
-                index: a.index as u32,
-                choice: a.choice as u32,
-                nonce: a.nonce,
-                answer_ms: a.answer_ms as u64,
-                accepted_at: a.accepted_at,
-                seq: a.seq as u64,
-                journal_pos: 0,
-                result: serde_json::from_str::<AnswerResult>(&a.result)?,
-            });
+        let phase: Phase = serde_json::from_str(&s.phase)?;
+        // Answers to a question still open in an `at_reveal` session come after the
+        // standings views show, as they did before the restart.
+        let open = phase
+            .question_index
+            .filter(|_| record.feedback.hides(&phase));
+        let (hidden, settled): (Vec<_>, Vec<_>) = s
+            .answers
+            .into_iter()
+            .partition(|a| open == Some(a.index as u32));
+        let first_hidden = hidden.iter().map(|a| a.seq as u64).min();
+        record.phase = phase;
+        for a in settled {
+            record.score(restored_answer(a)?);
         }
+        if open.is_some() {
+            record.freeze(first_hidden);
+        }
+        for a in hidden {
+            record.score(restored_answer(a)?);
+        }
+
         let mut log = Vec::with_capacity(s.log.len());
         for (seq, name, data) in s.log {
             let kind = EventKind::from_name(&name)
@@ -154,7 +202,6 @@ impl EmbeddedLive {
             });
         }
         record.restore_log(log);
-        record.phase = serde_json::from_str(&s.phase)?;
         Ok(record)
     }
 
@@ -188,7 +235,7 @@ impl EmbeddedLive {
 impl LiveState for EmbeddedLive {
     async fn create(&self, s: NewSession) -> Result<(), LiveError> {
         let epoch = (s.created_at / 1000).max(1) as u64;
-        let record = SessionRecord::new(
+        let mut record = SessionRecord::new(
             s.code,
             s.quiz.clone(),
             s.host_id.clone(),
@@ -197,6 +244,7 @@ impl LiveState for EmbeddedLive {
             epoch,
             s.created_at,
         );
+        record.feedback = s.feedback;
         let pos = {
             let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
             if map.contains_key(&s.code) {
@@ -212,6 +260,7 @@ impl LiveState for EmbeddedLive {
                 created_at: s.created_at,
                 phase: phase_json(&record.phase),
                 deal_seed: s.seed.to_string(),
+                feedback: s.feedback.as_str(),
             }]);
             map.insert(s.code, Arc::new(Mutex::new(record)));
             pos
@@ -280,13 +329,7 @@ impl LiveState for EmbeddedLive {
             let Some(p) = r.join(user, name.as_str())? else {
                 return Ok(Joined { changed: false });
             };
-            reservation.send(vec![JournalOp::Player {
-                code: code.to_string(),
-                user_id: user.to_owned(),
-                display_name: p.display_name.clone(),
-                join_seq: p.join_seq as i64,
-                left: false,
-            }])
+            reservation.send(vec![player_op(code, user, p)])
         };
         self.durable(pos).await?;
         Ok(Joined { changed: true })
@@ -303,16 +346,54 @@ impl LiveState for EmbeddedLive {
             let Some(p) = r.leave(user) else {
                 return Ok(false);
             };
-            reservation.send(vec![JournalOp::Player {
-                code: code.to_string(),
-                user_id: user.to_owned(),
-                display_name: p.display_name.clone(),
-                join_seq: p.join_seq as i64,
-                left: true,
-            }])
+            reservation.send(vec![player_op(code, user, p)])
         };
         self.durable(pos).await?;
         Ok(true)
+    }
+
+    async fn set_locked(&self, code: SessionCode, locked: bool) -> Result<(), LiveError> {
+        let shared = self.get(code)?;
+        let pos = {
+            let mut r = lock(&shared);
+            if r.locked == locked {
+                return Ok(());
+            }
+            let reservation = self.journal.reserve()?;
+            r.locked = locked;
+            reservation.send(vec![JournalOp::Lock {
+                code: code.to_string(),
+                locked,
+            }])
+        };
+        self.durable(pos).await
+    }
+
+    async fn remove(&self, code: SessionCode, user: &str) -> Result<bool, LiveError> {
+        let shared = self.get(code)?;
+        let pos = {
+            let mut r = lock(&shared);
+            let reservation = self.journal.reserve()?;
+            if !r.remove(user)? {
+                return Ok(false);
+            }
+            let Some(p) = r.players.get(user) else {
+                return Ok(false);
+            };
+            reservation.send(vec![player_op(code, user, p)])
+        };
+        self.durable(pos).await?;
+        Ok(true)
+    }
+
+    async fn is_removed(&self, code: SessionCode, user: &str) -> Result<bool, LiveError> {
+        self.read(code, |r| r.players.get(user).is_some_and(|p| p.removed))
+    }
+
+    async fn revealed(&self, code: SessionCode) -> Result<(), LiveError> {
+        let shared = self.get(code)?;
+        lock(&shared).reveal();
+        Ok(())
     }
 
     async fn answer(

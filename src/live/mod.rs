@@ -14,6 +14,7 @@ use crate::domain::deal::DealSeed;
 use crate::domain::event::{
     AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState,
 };
+use crate::domain::feedback::Feedback;
 use crate::domain::quiz::Quiz;
 use crate::domain::session::{Command, Phase, PhaseError};
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
@@ -48,6 +49,7 @@ pub struct NewSession {
     pub host_id: UserId,
     pub auto_advance: bool,
     pub max_players: u32,
+    pub feedback: Feedback,
     pub created_at: Millis,
 }
 
@@ -168,6 +170,12 @@ pub enum LiveError {
     Finished,
     #[error("the session is full")]
     Full,
+    #[error("the session is locked: the host lets no new players in")]
+    Locked,
+    #[error("the host removed you from this session")]
+    Removed,
+    #[error("no such player in this session")]
+    NoSuchPlayer,
     #[error("only players of this session may answer")]
     NotPlayer,
     #[error("{0}")]
@@ -220,6 +228,17 @@ pub trait LiveState: Send + Sync + 'static {
     ) -> Result<Joined, LiveError>;
     /// `true` when the user was a player and now is not.
     async fn leave(&self, code: SessionCode, user: &str) -> Result<bool, LiveError>;
+    /// Locks (or unlocks) the session: a locked one takes no new players.
+    async fn set_locked(&self, code: SessionCode, locked: bool) -> Result<(), LiveError>;
+    /// Removes a player for good: off the board, and no joining again. `true` when they
+    /// were not removed before; `NoSuchPlayer` for someone who never joined.
+    async fn remove(&self, code: SessionCode, user: &str) -> Result<bool, LiveError>;
+    /// Whether the host removed `user` from the session.
+    async fn is_removed(&self, code: SessionCode, user: &str) -> Result<bool, LiveError>;
+    /// Called once a question's `question_closed` (or `session_finished`) is published:
+    /// an `at_reveal` session's views may show the real standings from now on. Backends
+    /// that switch atomically with the close may ignore it.
+    async fn revealed(&self, code: SessionCode) -> Result<(), LiveError>;
     async fn answer(
         &self,
         code: SessionCode,

@@ -5,21 +5,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::domain::event::{
-    AnswerCounts, AnswerResult, EventKind, Leaderboard, LeaderboardEntry, QuestionClosed,
-    QuestionOpened, QuestionView, Score, SessionState, You,
-};
+use crate::domain::event::{AnswerResult, EventKind, QuestionClosed, QuestionOpened, QuestionView};
+use crate::domain::feedback::Feedback;
 use crate::domain::leaderboard::{Board, Position};
 use crate::domain::quiz::Quiz;
 use crate::domain::scoring::{Streak, score_answer};
 use crate::domain::session::{Command, Phase, Plan, Status, Step};
-use crate::domain::standing;
+use crate::domain::standing::Outcome;
 use crate::domain::unique_names::UniqueNames;
 use crate::domain::{Millis, SessionCode, UserId, rfc3339};
 
 use super::{
     AnswerInput, AnswerOutcome, AnswerRow, LiveError, LogEntry, Replay, SessionResults, event_id,
 };
+
+mod views;
 
 pub const TOP: usize = 10;
 
@@ -28,6 +28,8 @@ pub struct PlayerRecord {
     pub display_name: String,
     pub join_seq: u64,
     pub left: bool,
+    /// Removed by the host: off the board for good, and may not join again.
+    pub removed: bool,
     pub score: u32,
     pub reached: u64,
     pub streak: Streak,
@@ -45,7 +47,22 @@ pub struct AnswerRecord {
     pub seq: u64,
     /// Position in the journal at which it becomes durable (0: already durable).
     pub journal_pos: u64,
+    /// How it actually scored (set by `SessionRecord::score`).
+    pub correct: bool,
+    pub awarded_points: u32,
+    /// The reply first given (in an `at_reveal` session it does not say how it scored).
     pub result: AnswerResult,
+}
+
+/// The standings as of the last reveal, kept while an `at_reveal` question is open and
+/// until its close has been published: views show these, answers move only the real ones.
+#[derive(Debug, Clone)]
+struct Frozen {
+    board: Board,
+    /// Each player's position and streak when the question opened (later players had none).
+    players: HashMap<UserId, (Position, Streak)>,
+    /// The leaderboard `version` these standings reflect.
+    version: u64,
 }
 
 #[derive(Debug)]
@@ -57,6 +74,9 @@ pub struct SessionRecord {
     pub max_players: u32,
     pub epoch: u64,
     pub created_at: Millis,
+    pub feedback: Feedback,
+    /// Takes no new players (those already in may come back).
+    pub locked: bool,
     pub phase: Phase,
     pub players: HashMap<UserId, PlayerRecord>,
     names: UniqueNames,
@@ -66,6 +86,7 @@ pub struct SessionRecord {
     counts: Vec<Vec<u32>>,
     pub log: Vec<LogEntry>,
     next_seq: u64,
+    frozen: Option<Frozen>,
 }
 
 /// The quiz as the state machine sees it, with the session's auto-advance pause.
@@ -90,6 +111,9 @@ pub fn question_view(quiz: &Quiz, phase: &Phase, now: Millis) -> Option<Question
         } else {
             0
         },
+        correct_choice: None,
+        answer_counts: None,
+        answered: None,
     })
 }
 
@@ -146,6 +170,8 @@ impl SessionRecord {
             max_players,
             epoch,
             created_at,
+            feedback: Feedback::Instant,
+            locked: false,
             phase: Phase::lobby(),
             players: HashMap::new(),
             names: UniqueNames::default(),
@@ -154,6 +180,7 @@ impl SessionRecord {
             counts,
             log: Vec::new(),
             next_seq: 1,
+            frozen: None,
         }
     }
 
@@ -178,8 +205,12 @@ impl SessionRecord {
         if self.phase.status == Status::Finished {
             return Err(LiveError::Finished);
         }
-        if self.players.get(user).is_some_and(|p| !p.left) {
-            return Ok(None);
+        match self.players.get(user) {
+            Some(p) if p.removed => return Err(LiveError::Removed),
+            Some(p) if !p.left => return Ok(None),
+            Some(_) => {}
+            None if self.locked => return Err(LiveError::Locked),
+            None => {}
         }
         if self.active_players() >= self.max_players {
             return Err(LiveError::Full);
@@ -197,6 +228,7 @@ impl SessionRecord {
                 display_name: shown,
                 join_seq: seq,
                 left: false,
+                removed: false,
                 score: 0,
                 reached: seq,
                 streak: Streak::default(),
@@ -206,19 +238,57 @@ impl SessionRecord {
             score: player.score,
             reached: player.reached,
         };
+        let join_seq = player.join_seq;
         self.board.set(user, pos);
+        if let Some(f) = &mut self.frozen {
+            // A player who came after the question opened had no standing then.
+            let shown = f.players.get(user).map_or(
+                Position {
+                    score: 0,
+                    reached: join_seq,
+                },
+                |(p, _)| *p,
+            );
+            f.board.set(user, shown);
+        }
         Ok(self.players.get(user))
     }
 
     pub fn leave(&mut self, user: &str) -> Option<&PlayerRecord> {
         let player = self.players.get_mut(user).filter(|p| !p.left)?;
         player.left = true;
-        self.board.remove(user);
+        self.off_boards(user);
         self.players.get(user)
     }
 
+    /// The host removes a player for good. `Ok(true)` when they were not removed before.
+    pub fn remove(&mut self, user: &str) -> Result<bool, LiveError> {
+        let player = self.players.get_mut(user).ok_or(LiveError::NoSuchPlayer)?;
+        if player.removed {
+            return Ok(false);
+        }
+        player.removed = true;
+        player.left = true;
+        self.off_boards(user);
+        Ok(true)
+    }
+
+    fn off_boards(&mut self, user: &str) {
+        self.board.remove(user);
+        if let Some(f) = &mut self.frozen {
+            f.board.remove(user);
+        }
+    }
+
     /// Restores a player from storage (recovery).
-    pub fn restore_player(&mut self, user: &str, name: &str, join_seq: u64, left: bool) {
+    pub fn restore_player(
+        &mut self,
+        user: &str,
+        name: &str,
+        join_seq: u64,
+        left: bool,
+        removed: bool,
+    ) {
         self.names.restore(name);
         self.next_seq = self.next_seq.max(join_seq + 1);
         self.players.insert(
@@ -226,13 +296,14 @@ impl SessionRecord {
             PlayerRecord {
                 display_name: name.to_owned(),
                 join_seq,
-                left,
+                left: left || removed,
+                removed,
                 score: 0,
                 reached: join_seq,
                 streak: Streak::default(),
             },
         );
-        if !left {
+        if !left && !removed {
             self.board.set(
                 user,
                 Position {
@@ -282,10 +353,12 @@ impl SessionRecord {
             accepted_at: now,
             seq: self.take_seq(),
             journal_pos: 0,
+            correct: false,
+            awarded_points: 0,
             result: AnswerResult {
                 question_id,
-                correct: false,
-                awarded_points: 0,
+                correct: None,
+                awarded_points: None,
                 score: 0,
                 rank: 0,
                 streak: 0,
@@ -332,16 +405,34 @@ impl SessionRecord {
         if let Some(n) = self.counts[index as usize].get_mut(record.choice as usize) {
             *n += 1;
         }
+        record.correct = scored.correct;
+        record.awarded_points = scored.awarded_points;
         // A restored answer keeps the reply it was first given (rank at that time).
         if record.result.rank == 0 {
-            record.result = AnswerResult {
-                question_id: record.result.question_id,
-                correct: scored.correct,
-                awarded_points: scored.awarded_points,
-                score,
-                rank: self.board.rank_of_score(score),
-                streak: scored.streak.count,
-                version: record.seq,
+            let question_id = record.result.question_id;
+            record.result = match self.frozen.is_some() {
+                // Nothing in the reply may tell whether it was right before the reveal.
+                true => {
+                    let shown = self.shown(&record.user_id);
+                    AnswerResult {
+                        question_id,
+                        correct: None,
+                        awarded_points: None,
+                        score: shown.score,
+                        rank: shown.rank,
+                        streak: shown.streak.as_of(shown.settled),
+                        version: record.seq,
+                    }
+                }
+                false => AnswerResult {
+                    question_id,
+                    correct: Some(scored.correct),
+                    awarded_points: Some(scored.awarded_points),
+                    score,
+                    rank: self.board.rank_of_score(score),
+                    streak: scored.streak.count,
+                    version: record.seq,
+                },
             };
         }
         let result = record.result.clone();
@@ -381,6 +472,10 @@ impl SessionRecord {
         for step in steps {
             let (kind, data) = match step {
                 Step::Opened { index } => {
+                    match self.feedback {
+                        Feedback::AtReveal => self.freeze(None),
+                        Feedback::Instant => self.frozen = None,
+                    }
                     let q = &self.quiz.questions[index as usize];
                     let payload = opened_event(q, self.phase.closes_at.unwrap_or(now));
                     (EventKind::QuestionOpened, json(&payload))
@@ -396,12 +491,44 @@ impl SessionRecord {
                     };
                     (EventKind::QuestionClosed, json(&payload))
                 }
-                Step::Finished => (EventKind::SessionFinished, json(&self.leaderboard(0, TOP))),
+                // The final standings, whatever a view still shows until the close is out.
+                Step::Finished => (
+                    EventKind::SessionFinished,
+                    json(&self.board_page(&self.board, self.next_seq - 1, 0, TOP)),
+                ),
             };
             let entry = self.push_log(kind, data);
             entries.push(entry);
         }
         Ok(entries)
+    }
+
+    /// Keeps the standings as they are now for views (an `at_reveal` question opens).
+    /// `first_hidden` is the `version` of the first answer they must not reflect, when
+    /// rebuilt after a restart (joins since the opening have moved the counter on).
+    pub fn freeze(&mut self, first_hidden: Option<u64>) {
+        let players = self
+            .players
+            .iter()
+            .map(|(u, p)| {
+                let pos = Position {
+                    score: p.score,
+                    reached: p.reached,
+                };
+                (u.clone(), (pos, p.streak))
+            })
+            .collect();
+        let now = self.next_seq - 1;
+        self.frozen = Some(Frozen {
+            board: self.board.clone(),
+            players,
+            version: first_hidden.map_or(now, |v| now.min(v.saturating_sub(1))),
+        });
+    }
+
+    /// The question's close has been published: views may show the real standings now.
+    pub fn reveal(&mut self) {
+        self.frozen = None;
     }
 
     fn push_log(&mut self, kind: EventKind, data: Arc<str>) -> LogEntry {
@@ -428,113 +555,31 @@ impl SessionRecord {
         Replay::Entries(self.log[seq as usize..].to_vec())
     }
 
-    // ---- views --------------------------------------------------------------------------
-
-    pub fn leaderboard(&self, offset: usize, limit: usize) -> Leaderboard {
-        let entries = self
-            .board
-            .page(offset, limit)
-            .into_iter()
-            .map(|r| LeaderboardEntry {
-                display_name: self
-                    .players
-                    .get(&r.user_id)
-                    .map(|p| p.display_name.clone())
-                    .unwrap_or_default(),
-                rank: r.rank,
-                user_id: r.user_id,
-                score: r.score,
-            })
-            .collect();
-        Leaderboard {
-            players: self.active_players(),
-            entries,
-            version: self.next_seq - 1,
-        }
-    }
-
-    pub fn score_of(&self, user: &str) -> Option<Score> {
-        let player = self.players.get(user)?;
-        let answered_open = self
-            .phase
-            .question_index
-            .is_some_and(|i| self.answer_record(i, user).is_some());
-        let settled = standing::settled_index(&self.phase, answered_open).map(|i| {
-            let answer = self.answer_record(i, user).map(|a| &a.result);
-            (i, self.quiz.questions[i as usize].id, answer)
-        });
-        let standing = standing::PlayerStanding {
-            score: player.score,
-            streak: player.streak,
-            rank: self.board.rank_of_score(player.score),
-            answered_any: self.answers.iter().any(|a| a.contains_key(user)),
-        };
-        Some(standing::snapshot(&standing, settled))
-    }
-
-    pub fn open_counts(&self) -> Option<AnswerCounts> {
-        let index = self
-            .phase
-            .question_index
-            .filter(|_| self.phase.status == Status::Question)?;
-        Some(AnswerCounts {
-            question_id: self.quiz.questions[index as usize].id,
-            answer_counts: self.counts[index as usize].clone(),
-            answered: self.answers[index as usize].len() as u32,
-            players: self.active_players(),
-        })
-    }
-
-    pub fn active_scores(&self) -> Vec<(UserId, Score)> {
-        self.players
-            .iter()
-            .filter(|(_, p)| !p.left)
-            .filter_map(|(u, _)| Some((u.clone(), self.score_of(u)?)))
-            .collect()
-    }
-
-    pub fn state(&self, viewer: Option<&str>, now: Millis) -> SessionState {
-        let question = question_view(&self.quiz, &self.phase, now);
-        let you = viewer.and_then(|u| {
-            let p = self.players.get(u)?;
-            let score = self.score_of(u)?;
-            Some(You {
-                joined: !p.left,
-                score: p.score,
-                rank: score.rank,
-                streak: score.streak,
-            })
-        });
-        SessionState {
-            session_id: self.code.to_string(),
-            quiz_title: self.quiz.title.clone(),
-            status: self.phase.status,
-            question_index: self.phase.question_index,
-            question_count: self.quiz.question_count(),
-            question,
-            players: self.active_players(),
-            leaderboard: self.leaderboard(0, TOP).entries,
-            you,
-        }
-    }
-
     pub fn results(&self) -> Option<SessionResults> {
         let finished_at = self.phase.finished_at?;
-        let standings = super::standings(self.players.iter().map(|(user, p)| {
-            let position = Position {
-                score: p.score,
-                reached: p.reached,
-            };
-            (user.as_str(), p.display_name.as_str(), position)
-        }));
+        // A player the host removed is gone from the record too.
+        let kept = |user: &str| self.players.get(user).is_some_and(|p| !p.removed);
+        let standings = super::standings(self.players.iter().filter(|(_, p)| !p.removed).map(
+            |(user, p)| {
+                let position = Position {
+                    score: p.score,
+                    reached: p.reached,
+                };
+                (user.as_str(), p.display_name.as_str(), position)
+            },
+        ));
         let name = |u: &str| {
             self.players
                 .get(u)
                 .map(|p| p.display_name.clone())
                 .unwrap_or_default()
         };
-        let mut answers: Vec<&AnswerRecord> =
-            self.answers.iter().flat_map(|a| a.values()).collect();
+        let mut answers: Vec<&AnswerRecord> = self
+            .answers
+            .iter()
+            .flat_map(|a| a.values())
+            .filter(|a| kept(&a.user_id))
+            .collect();
         answers.sort_by_key(|a| (a.index, a.seq));
         let answers = answers
             .into_iter()
@@ -544,8 +589,8 @@ impl SessionRecord {
                 question_id: a.result.question_id,
                 index: a.index,
                 choice: a.choice,
-                correct: a.result.correct,
-                awarded_points: a.result.awarded_points,
+                correct: a.correct,
+                awarded_points: a.awarded_points,
                 answer_ms: a.answer_ms,
             })
             .collect();

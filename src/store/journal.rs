@@ -29,6 +29,7 @@ pub enum JournalOp {
         created_at: Millis,
         phase: String,
         deal_seed: String,
+        feedback: &'static str,
     },
     Phase {
         code: String,
@@ -41,7 +42,10 @@ pub enum JournalOp {
         display_name: String,
         join_seq: i64,
         left: bool,
+        removed: bool,
     },
+    /// The host locked or unlocked the session to new players.
+    Lock { code: String, locked: bool },
     Answer {
         code: String,
         index: i64,
@@ -194,9 +198,10 @@ async fn write_op(tx: &mut Transaction<'_, Any>, op: &JournalOp) -> Result<(), S
             created_at,
             phase,
             deal_seed,
+            feedback,
         } => sqlx::query(
-            "INSERT INTO live_sessions (code, quiz_id, host_id, auto_advance, max_players, epoch, created_at, phase, deal_seed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO live_sessions (code, quiz_id, host_id, auto_advance, max_players, epoch, created_at, phase, deal_seed, feedback)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(code)
         .bind(quiz_id)
@@ -206,7 +211,8 @@ async fn write_op(tx: &mut Transaction<'_, Any>, op: &JournalOp) -> Result<(), S
         .bind(epoch)
         .bind(created_at)
         .bind(phase)
-        .bind(deal_seed),
+        .bind(deal_seed)
+        .bind(*feedback),
         JournalOp::Phase {
             code,
             phase,
@@ -221,16 +227,24 @@ async fn write_op(tx: &mut Transaction<'_, Any>, op: &JournalOp) -> Result<(), S
             display_name,
             join_seq,
             left,
+            removed,
         } => sqlx::query(
-            "INSERT INTO live_players (code, user_id, display_name, join_seq, left_session)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (code, user_id) DO UPDATE SET left_session = excluded.left_session",
+            "INSERT INTO live_players (code, user_id, display_name, join_seq, left_session, removed)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (code, user_id) DO UPDATE SET left_session = excluded.left_session,
+                 removed = excluded.removed",
         )
         .bind(code)
         .bind(user_id)
         .bind(display_name)
         .bind(join_seq)
-        .bind(i64::from(*left)),
+        .bind(i64::from(*left))
+        .bind(i64::from(*removed)),
+        JournalOp::Lock { code, locked } => {
+            sqlx::query("UPDATE live_sessions SET locked = $2 WHERE code = $1")
+                .bind(code)
+                .bind(i64::from(*locked))
+        }
         JournalOp::Answer {
             code,
             index,
@@ -286,6 +300,8 @@ pub struct StoredSession {
     pub phase: String,
     /// `None` for sessions created before deals existed: they play the quiz as authored.
     pub deal_seed: Option<String>,
+    pub feedback: Option<String>,
+    pub locked: bool,
     pub players: Vec<StoredPlayer>,
     pub answers: Vec<StoredAnswer>,
     pub log: Vec<(i64, String, String)>,
@@ -297,6 +313,7 @@ pub struct StoredPlayer {
     pub display_name: String,
     pub join_seq: i64,
     pub left: bool,
+    pub removed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -318,7 +335,7 @@ pub async fn load_sessions(
 ) -> Result<Vec<StoredSession>, StoreError> {
     let heads = sqlx::query(
         "SELECT code, quiz_id, host_id, auto_advance, max_players, epoch, created_at, phase,
-             deal_seed
+             deal_seed, feedback, locked
          FROM live_sessions WHERE finished_at IS NULL OR finished_at >= $1",
     )
     .bind(finished_since)
@@ -328,7 +345,7 @@ pub async fn load_sessions(
     for h in heads {
         let code: String = h.try_get("code")?;
         let players = sqlx::query(
-            "SELECT user_id, display_name, join_seq, left_session FROM live_players
+            "SELECT user_id, display_name, join_seq, left_session, removed FROM live_players
              WHERE code = $1 ORDER BY join_seq",
         )
         .bind(&code)
@@ -341,6 +358,7 @@ pub async fn load_sessions(
                 display_name: r.try_get("display_name")?,
                 join_seq: r.try_get("join_seq")?,
                 left: r.try_get::<i64, _>("left_session")? != 0,
+                removed: r.try_get::<i64, _>("removed")? != 0,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -381,6 +399,8 @@ pub async fn load_sessions(
             created_at: h.try_get("created_at")?,
             phase: h.try_get("phase")?,
             deal_seed: h.try_get("deal_seed")?,
+            feedback: h.try_get("feedback")?,
+            locked: h.try_get::<i64, _>("locked")? != 0,
             code,
             players,
             answers,

@@ -18,6 +18,7 @@ mod poll;
 mod quizzes;
 mod reconnect;
 mod results;
+mod room;
 mod rules;
 #[path = "../common/services.rs"]
 mod services;

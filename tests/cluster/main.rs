@@ -5,6 +5,7 @@
 mod failover;
 mod harness;
 mod outage;
+mod reveal;
 #[path = "../common/services.rs"]
 mod services;
 mod three_nodes;

@@ -1,6 +1,9 @@
 -- Records one answer, exactly once. The caller scored it from what it read before; this
 -- checks that nothing it relied on has changed (else RETRY) and applies it atomically.
--- KEYS: meta, phase, players, board, answers, counts, score
+-- In an `at_reveal` session the reply tells nothing of how it scored: `correct` and
+-- `awarded_points` are null, standing as of the last reveal (the frozen board and players,
+-- see apply.lua), and no `score` snapshot is written until the close.
+-- KEYS: meta, phase, players, board, answers, counts, score, frozen board, frozen players
 -- ARGV: user, index, choice, now, record (JSON), points, streak count after,
 --       streak index after, expected streak count, expected streak index, expected opened_at,
 --       score snapshot (JSON, score and rank filled in here)
@@ -35,13 +38,30 @@ local answered = redis.call('HINCRBY', KEYS[6], index .. ':n', 1)
 local rank = 1 + redis.call('ZCOUNT', KEYS[4], (p.s + 1) * 4294967296, '+inf')
 local record = cjson.decode(ARGV[5])
 record.seq = seq
-record.result.score = p.s
-record.result.rank = rank
 record.result.version = seq
+local hidden = redis.call('HGET', KEYS[1], 'feedback') == 'at_reveal'
+if hidden then
+  local fs, fc, fx = 0, 0, -1
+  local f = redis.call('HGET', KEYS[9], ARGV[1])
+  if f then
+    f = cjson.decode(f)
+    fs, fc, fx = f.s, f.c, f.x
+  end
+  record.result.correct = cjson.null
+  record.result.awarded_points = cjson.null
+  record.result.score = fs
+  record.result.rank = 1 + redis.call('ZCOUNT', KEYS[8], (fs + 1) * 4294967296, '+inf')
+  if fx == index - 1 then record.result.streak = fc else record.result.streak = 0 end
+else
+  record.result.score = p.s
+  record.result.rank = rank
+end
 local out = cjson.encode(record)
 redis.call('HSET', KEYS[5], key, out)
-local snap = cjson.decode(ARGV[12])
-snap.score = p.s
-snap.rank = rank
-redis.call('SET', KEYS[7], cjson.encode(snap))
+if not hidden then
+  local snap = cjson.decode(ARGV[12])
+  snap.score = p.s
+  snap.rank = rank
+  redis.call('SET', KEYS[7], cjson.encode(snap))
+end
 return { 'OK', out, answered, redis.call('ZCARD', KEYS[4]) }

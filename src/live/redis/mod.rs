@@ -7,9 +7,12 @@
 //! session clock (JSON), `P:{C}:players` hash of player JSON, `P:{C}:board` sorted set
 //! (score, then who reached it first), `P:{C}:answers` hash `index:user` → answer,
 //! `P:{C}:counts` hash `index:choice` → n, `P:{C}:log` stream of log events,
-//! `P:{C}:members` stream of joins and leaves, `P:{C}:names` the names shown (unique per
-//! session), `P:{C}:score:USER` the player's latest
-//! `score` snapshot, `P:{C}:presence` and `P:{C}:lease`; `P:sessions` set of live codes.
+//! `P:{C}:members` stream of joins, leaves and removals, `P:{C}:names` the names shown
+//! (unique per session), `P:{C}:score:USER` the player's latest `score` snapshot,
+//! `P:{C}:fboard` and `P:{C}:fplayers` the board and players as of the last reveal (kept
+//! while an `at_reveal` question is open), `P:{C}:presence` and `P:{C}:lease`;
+//! `P:sessions` set of live codes. The meta hash also holds `feedback`, `locked` and
+//! `fseq` (the board version frozen with `fboard`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +29,7 @@ use super::{
 };
 use crate::domain::deal::{DealSeed, deal};
 use crate::domain::event::{
-    AnswerCounts, AnswerResult, EventKind, Leaderboard, Score, SessionState, You,
+    AnswerCounts, AnswerResult, EventKind, LastAnswer, Leaderboard, Score, SessionState, You,
 };
 use crate::domain::leaderboard::{Board, Position};
 
@@ -52,6 +55,7 @@ struct Scripts {
     apply: Script,
     read: Script,
     host_slot: Script,
+    lock: Script,
 }
 
 /// A host's set of unfinished sessions forgets members this old (sessions whose keys
@@ -83,6 +87,7 @@ impl RedisLive {
                 apply: Script::from_lua(include_str!("../lua/apply.lua")),
                 read: Script::from_lua(include_str!("../lua/read.lua")),
                 host_slot: Script::from_lua(include_str!("../lua/host_slot.lua")),
+                lock: Script::from_lua(include_str!("../lua/lock.lua")),
             },
         }
     }
@@ -102,7 +107,7 @@ impl RedisLive {
 
     fn read_keys(&self, code: SessionCode) -> Vec<String> {
         [
-            "meta", "phase", "players", "board", "answers", "log", "counts",
+            "meta", "phase", "players", "board", "answers", "log", "counts", "fboard", "fplayers",
         ]
         .iter()
         .map(|p| self.key(code, p))
@@ -184,20 +189,44 @@ impl RedisLive {
         Ok((raw, phase))
     }
 
-    /// A page of the board: (players, rows).
+    /// A page of the board views show (`live`: the real one, even while it is hidden).
     async fn page(
         &self,
         code: SessionCode,
         offset: usize,
         limit: usize,
+        live: bool,
     ) -> Result<Leaderboard, LiveError> {
         let v = self
             .read(
                 code,
-                vec!["page".into(), offset.to_string(), limit.to_string()],
+                vec![
+                    "page".into(),
+                    offset.to_string(),
+                    limit.to_string(),
+                    if live { "live" } else { "" }.into(),
+                ],
             )
             .await?;
         Ok(parse_page(&v, offset))
+    }
+
+    /// The leave script, for a player leaving or the host removing them.
+    async fn drop_player(
+        &self,
+        code: SessionCode,
+        user: &str,
+        how: &str,
+    ) -> Result<String, LiveError> {
+        let keys = ["meta", "players", "board", "members", "fboard"].map(|p| self.key(code, p));
+        timed(
+            "leave",
+            self.scripts
+                .leave
+                .evalsha_with_reload(&self.client, keys.to_vec(), vec![user, how]),
+        )
+        .await
+        .map_err(unavailable)
     }
 
     async fn all(
@@ -259,6 +288,7 @@ impl LiveState for RedisLive {
                     s.created_at.to_string(),
                     phase,
                     s.seed.to_string(),
+                    s.feedback.as_str().to_owned(),
                 ],
             ),
         )
@@ -282,12 +312,21 @@ impl LiveState for RedisLive {
         now: Millis,
     ) -> Result<(SessionState, u64), LiveError> {
         let info = self.info(code).await?;
-        let r = self.viewer(code, viewer.unwrap_or(""), true).await?;
+        let most = most_choices(&info);
+        let r = self
+            .viewer(code, viewer.unwrap_or(""), true, false, most)
+            .await?;
         let top = r.top.clone().unwrap_or(Leaderboard {
             players: 0,
             entries: Vec::new(),
             version: 0,
         });
+        // During a reveal: the revealed question, how the room answered and how you did.
+        let revealed = r
+            .phase
+            .question_index
+            .filter(|_| r.phase.status == Status::Reveal)
+            .and_then(|i| info.quiz.question(i));
         let you = Self::snapshot(&info, &r).and_then(|score| {
             let p = r.player.as_ref()?;
             Some(You {
@@ -295,7 +334,27 @@ impl LiveState for RedisLive {
                 score: p.s,
                 rank: score.rank,
                 streak: score.streak,
+                last: revealed.map(|_| {
+                    r.now_answer.as_ref().map(|a| {
+                        let o = a.outcome();
+                        LastAnswer {
+                            choice: a.choice,
+                            correct: o.correct,
+                            awarded_points: o.awarded_points,
+                        }
+                    })
+                }),
+                removed: p.k,
             })
+        });
+        let question = super::record::question_view(&info.quiz, &r.phase, now).map(|view| {
+            match (revealed, &r.counts) {
+                (Some(q), Some(counts)) => {
+                    let counts = counts.iter().take(q.choices.len()).copied().collect();
+                    view.revealed(q.correct_choice, counts)
+                }
+                _ => view,
+            }
         });
         let state = SessionState {
             session_id: code.to_string(),
@@ -303,10 +362,11 @@ impl LiveState for RedisLive {
             status: r.phase.status,
             question_index: r.phase.question_index,
             question_count: info.quiz.question_count(),
-            question: super::record::question_view(&info.quiz, &r.phase, now),
+            question,
             players: top.players,
             leaderboard: top.entries,
             you,
+            locked: r.locked,
         };
         Ok((state, event_id(info.epoch, r.logseq)))
     }
@@ -363,8 +423,10 @@ impl LiveState for RedisLive {
         user: &str,
         name: &DisplayName,
     ) -> Result<Joined, LiveError> {
-        let keys =
-            ["meta", "phase", "players", "board", "members", "names"].map(|p| self.key(code, p));
+        let keys = [
+            "meta", "phase", "players", "board", "members", "names", "fboard", "fplayers",
+        ]
+        .map(|p| self.key(code, p));
         let key = name_key(name.as_str());
         let reply: String = timed(
             "join",
@@ -380,26 +442,61 @@ impl LiveState for RedisLive {
             "CHANGED" => Ok(Joined { changed: true }),
             "SAME" => Ok(Joined { changed: false }),
             "FULL" => Err(LiveError::Full),
+            "LOCKED" => Err(LiveError::Locked),
+            "REMOVED" => Err(LiveError::Removed),
             "FINISHED" => Err(LiveError::Finished),
             _ => Err(LiveError::NotFound),
         }
     }
 
     async fn leave(&self, code: SessionCode, user: &str) -> Result<bool, LiveError> {
-        let keys = ["meta", "players", "board", "members"].map(|p| self.key(code, p));
-        let reply: String = timed(
-            "leave",
-            self.scripts
-                .leave
-                .evalsha_with_reload(&self.client, keys.to_vec(), vec![user]),
-        )
-        .await
-        .map_err(unavailable)?;
-        match reply.as_str() {
+        match self.drop_player(code, user, "leave").await?.as_str() {
             "CHANGED" => Ok(true),
             "SAME" => Ok(false),
             _ => Err(LiveError::NotFound),
         }
+    }
+
+    async fn set_locked(&self, code: SessionCode, locked: bool) -> Result<(), LiveError> {
+        let done: i64 = timed(
+            "lock",
+            self.scripts.lock.evalsha_with_reload(
+                &self.client,
+                vec![self.key(code, "meta")],
+                vec![if locked { "1" } else { "0" }],
+            ),
+        )
+        .await
+        .map_err(unavailable)?;
+        if done == 0 {
+            return Err(LiveError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, code: SessionCode, user: &str) -> Result<bool, LiveError> {
+        match self.drop_player(code, user, "remove").await?.as_str() {
+            "CHANGED" => Ok(true),
+            "SAME" => Ok(false),
+            "NOPLAYER" => Err(LiveError::NoSuchPlayer),
+            _ => Err(LiveError::NotFound),
+        }
+    }
+
+    async fn is_removed(&self, code: SessionCode, user: &str) -> Result<bool, LiveError> {
+        let raw: Option<String> = self
+            .client
+            .hget(self.key(code, "players"), user)
+            .await
+            .map_err(unavailable)?;
+        Ok(raw
+            .and_then(|raw| decode::<PlayerJson>(&raw).ok())
+            .is_some_and(|p| p.k))
+    }
+
+    /// The apply script switches views back to the real standings with the close itself.
+    async fn revealed(&self, _code: SessionCode) -> Result<(), LiveError> {
+        Ok(())
     }
 
     async fn answer(
@@ -416,7 +513,7 @@ impl LiveState for RedisLive {
         };
         let user = input.user_id.as_str();
         for _ in 0..3 {
-            let r = self.viewer(code, user, false).await?;
+            let r = self.viewer(code, user, false, true, 0).await?;
             let Some(player) = r.player.as_ref().filter(|p| !p.l) else {
                 return Err(LiveError::NotPlayer);
             };
@@ -455,10 +552,12 @@ impl LiveState for RedisLive {
                 answer_ms: t,
                 accepted_at: now,
                 seq: 0,
+                correct: Some(scored.correct),
+                points: Some(scored.awarded_points),
                 result: AnswerResult {
                     question_id: q.id,
-                    correct: scored.correct,
-                    awarded_points: scored.awarded_points,
+                    correct: Some(scored.correct),
+                    awarded_points: Some(scored.awarded_points),
                     score: 0,
                     rank: 0,
                     streak: scored.streak.count,
@@ -477,6 +576,7 @@ impl LiveState for RedisLive {
                 .iter()
                 .map(|p| self.key(code, p))
                 .chain([self.key(code, &format!("score:{user}"))])
+                .chain(["fboard", "fplayers"].map(|p| self.key(code, p)))
                 .collect::<Vec<_>>();
             let args = vec![
                 user.to_owned(),
@@ -566,13 +666,17 @@ impl LiveState for RedisLive {
                         ));
                     }
                     Step::Finished => {
-                        let board = self.page(code, 0, TOP).await?;
+                        // The real final standings, whatever views showed until now.
+                        let board = self.page(code, 0, TOP, true).await?;
                         args.push(EventKind::SessionFinished.name().into());
                         args.push(serde_json::to_string(&board).unwrap_or_default());
                     }
                 }
             }
-            let keys = ["meta", "phase", "log", "counts", "board"].map(|p| self.key(code, p));
+            let keys = [
+                "meta", "phase", "log", "counts", "board", "players", "fboard", "fplayers",
+            ]
+            .map(|p| self.key(code, p));
             let reply: Value = timed(
                 "apply",
                 self.scripts
@@ -602,12 +706,12 @@ impl LiveState for RedisLive {
         offset: usize,
         limit: usize,
     ) -> Result<Leaderboard, LiveError> {
-        self.page(code, offset, limit).await
+        self.page(code, offset, limit, false).await
     }
 
     async fn score(&self, code: SessionCode, user: &str) -> Result<Option<Score>, LiveError> {
         let info = self.info(code).await?;
-        let r = self.viewer(code, user, false).await?;
+        let r = self.viewer(code, user, false, false, 0).await?;
         Ok(Self::snapshot(&info, &r))
     }
 
@@ -645,6 +749,8 @@ impl LiveState for RedisLive {
                 prev_answer: prev.cloned(),
                 top: None,
                 logseq: 0,
+                locked: false,
+                counts: None,
             };
             if let Some(score) = Self::snapshot(&info, &r) {
                 out.push((user.clone(), score));
@@ -704,6 +810,9 @@ impl LiveState for RedisLive {
         let info = self.info(code).await?;
         let (phase, players, answers, answer_users) = self.all(code).await?;
         let finished_at = phase.finished_at.ok_or(LiveError::NotFinished)?;
+        // A player the host removed is gone from the record too.
+        let players: Vec<(String, PlayerJson)> =
+            players.into_iter().filter(|(_, p)| !p.k).collect();
         let standings = super::standings(players.iter().map(|(user, p)| {
             let position = Position {
                 score: p.s,
@@ -716,7 +825,11 @@ impl LiveState for RedisLive {
             .map(|(u, p)| (u.as_str(), p.n.as_str()))
             .collect();
         let name = |u: &str| names.get(u).map(|n| (*n).to_owned()).unwrap_or_default();
-        let mut rows: Vec<(&AnswerJson, &String)> = answers.iter().zip(&answer_users).collect();
+        let mut rows: Vec<(&AnswerJson, &String)> = answers
+            .iter()
+            .zip(&answer_users)
+            .filter(|(_, u)| names.contains_key(u.as_str()))
+            .collect();
         rows.sort_by_key(|(a, _)| (a.index, a.seq));
         let answers = rows
             .into_iter()
@@ -726,8 +839,8 @@ impl LiveState for RedisLive {
                 question_id: a.result.question_id,
                 index: a.index,
                 choice: a.choice,
-                correct: a.result.correct,
-                awarded_points: a.result.awarded_points,
+                correct: a.outcome().correct,
+                awarded_points: a.outcome().awarded_points,
                 answer_ms: a.answer_ms,
             })
             .collect();
@@ -791,7 +904,7 @@ impl LiveState for RedisLive {
             .map_err(unavailable)?;
         let mut keys: Vec<String> = [
             "meta", "phase", "players", "board", "answers", "counts", "log", "members", "presence",
-            "lease", "names",
+            "lease", "names", "fboard", "fplayers",
         ]
         .iter()
         .map(|p| self.key(code, p))
@@ -814,6 +927,16 @@ impl LiveState for RedisLive {
         let _: Value = self.client.ping(None).await.map_err(unavailable)?;
         Ok(())
     }
+}
+
+/// The most choices any question of the session has (how many counts a reveal reads).
+fn most_choices(info: &Info) -> usize {
+    info.quiz
+        .questions
+        .iter()
+        .map(|q| q.choices.len())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Awaits one Redis round trip and records how long it took, by operation.

@@ -9,6 +9,7 @@ use crate::domain::Millis;
 use crate::domain::event::{AnswerResult, EventKind, Leaderboard, LeaderboardEntry};
 use crate::domain::quiz::Quiz;
 use crate::domain::scoring::Streak;
+use crate::domain::standing::Outcome;
 
 /// Board scores pack (score, who reached it first) into one double: score * 2^32 + rest.
 const SHIFT: f64 = 4_294_967_296.0;
@@ -32,6 +33,9 @@ pub(super) struct PlayerJson {
     pub(super) n: String,
     pub(super) j: u64,
     pub(super) l: bool,
+    /// Removed by the host.
+    #[serde(default)]
+    pub(super) k: bool,
     pub(super) s: u32,
     pub(super) r: u64,
     pub(super) c: u32,
@@ -57,7 +61,25 @@ pub(super) struct AnswerJson {
     pub(super) answer_ms: u64,
     pub(super) accepted_at: Millis,
     pub(super) seq: u64,
+    /// How it actually scored; the reply (`result`) may not say (`at_reveal`).
+    #[serde(default)]
+    pub(super) correct: Option<bool>,
+    #[serde(default)]
+    pub(super) points: Option<u32>,
     pub(super) result: AnswerResult,
+}
+
+impl AnswerJson {
+    /// How it scored (answers stored before `correct`/`points` existed: from the reply).
+    pub(super) fn outcome(&self) -> Outcome {
+        Outcome {
+            correct: self.correct.or(self.result.correct).unwrap_or_default(),
+            awarded_points: self
+                .points
+                .or(self.result.awarded_points)
+                .unwrap_or_default(),
+        }
+    }
 }
 
 pub(super) fn decode<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, LiveError> {

@@ -13,11 +13,14 @@ use crate::live::LiveError;
 
 impl RedisLive {
     /// The viewer read: phase, the player (if any), rank, and the snapshot pieces.
+    /// `live`: the real standings even while an `at_reveal` question hides them (to score).
     pub(super) async fn viewer(
         &self,
         code: SessionCode,
         user: &str,
         with_top: bool,
+        live: bool,
+        most_choices: usize,
     ) -> Result<ViewerRead, LiveError> {
         let v = self
             .read(
@@ -26,6 +29,8 @@ impl RedisLive {
                     "viewer".into(),
                     user.to_owned(),
                     if with_top { "1" } else { "0" }.into(),
+                    if live { "live" } else { "" }.into(),
+                    most_choices.to_string(),
                 ],
             )
             .await?;
@@ -49,6 +54,16 @@ impl RedisLive {
             prev_answer: answer(4)?,
             top,
             logseq: v.get(6).and_then(Value::as_i64).unwrap_or(0) as u64,
+            locked: v.get(7).and_then(text).is_some_and(|l| l == "1"),
+            counts: match v.get(8) {
+                Some(Value::Array(items)) => Some(
+                    items
+                        .iter()
+                        .map(|n| n.as_i64().unwrap_or(0) as u32)
+                        .collect(),
+                ),
+                _ => None,
+            },
             phase,
             player,
         })
@@ -66,7 +81,7 @@ impl RedisLive {
             (
                 i,
                 info.quiz.questions[i as usize].id,
-                answer.map(|a| &a.result),
+                answer.map(AnswerJson::outcome),
             )
         });
         let standing = PlayerStanding {
@@ -87,4 +102,7 @@ pub(super) struct ViewerRead {
     pub(super) prev_answer: Option<AnswerJson>,
     pub(super) top: Option<Leaderboard>,
     pub(super) logseq: u64,
+    pub(super) locked: bool,
+    /// During a reveal: answers per choice to the revealed question.
+    pub(super) counts: Option<Vec<u32>>,
 }
