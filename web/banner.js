@@ -27,7 +27,7 @@ export function showConnection({ state, transport = null, reason = null, shared 
     if (banner.dataset.shown !== state) {
       banner.dataset.shown = state;
       fill(banner, h('span', { class: 'conn-banner-dot', 'aria-hidden': 'true' }),
-        h('strong', null, t(title)), ' ', h('span', null, t(more)));
+        h('span', null, h('strong', null, t(title)), ' ', t(more)));
     }
   } else if (banner.dataset.shown) {
     delete banner.dataset.shown;
