@@ -115,7 +115,17 @@ pub struct Config {
     #[arg(long, env = "SESSION_IDLE_SECS", default_value_t = 7200)]
     pub session_idle_secs: u64,
 
-    /// Base URL used in `join_url` and `host_url` (default: `http://<addr>`).
+    /// TLS certificate chain (PEM, leaf first). With `--tls-key`, the server speaks HTTPS,
+    /// offering HTTP/2 (every tab's event stream over one connection) and HTTP/1.1 on the
+    /// same port.
+    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1), for `--tls-cert`.
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Base URL used in `join_url` and `host_url` (default: `http://<addr>`, `https://` with TLS).
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 

@@ -16,6 +16,7 @@ pub mod results;
 pub mod serve;
 pub mod sessions;
 pub mod sse;
+pub mod tls;
 mod web;
 
 use std::sync::Arc;
