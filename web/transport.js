@@ -94,8 +94,10 @@ export class Transport {
 
   async start() {
     this.report('connecting');
+    const slot = await this.takeSlot();
+    if (this.stopped) return;
     if (this.o.transport === 'poll' || typeof EventSource === 'undefined') return this.startPoll('asked for');
-    if (await this.takeSlot()) this.openStream();
+    if (slot) this.openStream();
     else this.startPoll('connection limit');
   }
 
