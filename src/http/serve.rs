@@ -386,4 +386,24 @@ mod tests {
             Err(std::io::ErrorKind::ConnectionReset)
         );
     }
+
+    #[tokio::test]
+    async fn a_cut_ends_an_http2_response_body_with_an_error() {
+        use futures::FutureExt;
+        use http_body_util::BodyExt;
+
+        let cut = CancellationToken::new();
+        let idle = Body::from_stream(futures::stream::pending::<Result<Bytes, Infallible>>());
+        let mut body = CutBody::new(idle, cut.clone());
+        assert!(
+            body.frame().now_or_never().is_none(),
+            "an idle stream waits"
+        );
+        cut.cancel();
+        let ended = body.frame().await;
+        assert!(
+            matches!(ended, Some(Err(_))),
+            "a cut stream ends with an error"
+        );
+    }
 }
