@@ -132,13 +132,16 @@ export class SessionModel {
 
 // ---- shared UI ------------------------------------------------------------------------------
 
-/** The connection badge in the top bar. */
-export function showConnection({ state, transport }) {
+/** The connection badge in the top bar. `state`: connecting | live | reconnecting | offline;
+ * `transport` ('sse' | 'poll') and `reason` (why it polls) are for styling and tests. */
+export function showConnection({ state, transport, reason = null, shared = false }) {
   const el = document.getElementById('conn');
   if (!el) return;
   el.hidden = false;
   el.dataset.state = state;
-  el.dataset.transport = transport;
+  el.dataset.transport = transport || '';
+  el.dataset.reason = reason || '';
+  el.dataset.shared = shared ? 'true' : 'false';
   const text =
     state === 'live'
       ? transport === 'poll'
@@ -146,7 +149,9 @@ export function showConnection({ state, transport }) {
         : 'live'
       : state === 'reconnecting'
         ? 'reconnecting…'
-        : 'connecting…';
+        : state === 'offline'
+          ? 'offline'
+          : 'connecting…';
   fill(el, h('span', { class: 'dot', 'aria-hidden': 'true' }), text);
 }
 

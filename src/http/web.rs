@@ -20,6 +20,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("api.js", JS, include_str!("../../web/api.js")),
     ("dom.js", JS, include_str!("../../web/dom.js")),
     ("live.js", JS, include_str!("../../web/live.js")),
+    ("tabs.js", JS, include_str!("../../web/tabs.js")),
+    ("transport.js", JS, include_str!("../../web/transport.js")),
     ("session.js", JS, include_str!("../../web/session.js")),
     ("home.js", JS, include_str!("../../web/home.js")),
     ("player.js", JS, include_str!("../../web/player.js")),
