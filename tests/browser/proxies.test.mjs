@@ -22,6 +22,7 @@ import {
   serverScores,
   waitQuestion,
   waitText,
+  watchPage,
 } from './helpers.mjs';
 import {
   NGINX,
@@ -61,10 +62,7 @@ after(async () => {
 async function gameThrough(base, { playerQuery = ['', ''] } = {}) {
   const host = await openPage(browser, `${base}/`, { viewport: LAPTOP, label: 'host', setup: traceContext });
   const code = await hostCreatesGame(host, { title: 'Through a proxy', words: WORDS, choices: 3 });
-  const screen = await host.context().newPage();
-  screen.label = 'screen';
-  screen.errors = [];
-  screen.on('pageerror', (e) => screen.errors.push(e));
+  const screen = watchPage(await host.context().newPage(), 'screen');
   await screen.goto(`${base}/screen/${code}`);
   const players = [];
   for (const [i, name] of ['Ana', 'Bo'].entries()) {

@@ -23,6 +23,7 @@ import {
   serverScores,
   waitQuestion,
   waitText,
+  watchPage,
 } from './helpers.mjs';
 import { msToLive, readTrace, startQuizcast, traceContext } from './proxy.mjs';
 
@@ -43,11 +44,8 @@ after(async () => {
 });
 
 function track(page, label) {
-  page.label = label;
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(e));
   page.setDefaultTimeout(15_000);
-  return page;
+  return watchPage(page, label);
 }
 
 /** A host's session of one question, made through the API. */
