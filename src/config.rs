@@ -117,6 +117,16 @@ pub struct Config {
     #[arg(long, env = "SESSION_IDLE_SECS", default_value_t = 7200)]
     pub session_idle_secs: u64,
 
+    /// TLS certificate chain (PEM, leaf first). With `--tls-key`, the server speaks HTTPS,
+    /// offering HTTP/2 (every tab's event stream over one connection) and HTTP/1.1 on the
+    /// same port.
+    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1), for `--tls-cert`.
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Base URL clients reach this server at (e.g. `https://quiz.example.com`): the base of
     /// `join_url` and `host_url`, an origin the cookie's CSRF rule accepts, and with https
     /// the cookie is `Secure`. Unset: each request's own host (forwarded or not).

@@ -5,7 +5,8 @@
 //! - `store`: durable data behind `Store` (users, quizzes, results); all SQL lives here.
 //! - `hub`: topics and local fan-out of pre-encoded events with bounded queues.
 //! - `game`: the service handlers call; one runner per session for timers and coalescing.
-//! - `http`: axum routes, auth, limits, SSE and long-poll transports, OpenAPI.
+//! - `http`: axum routes, auth, limits, SSE and long-poll transports, OpenAPI, the accept
+//!   loop (HTTP/1.1, and HTTP/2 over native TLS).
 //! - `config`, `startup`, `telemetry`: wiring.
 
 pub mod config;

@@ -13,6 +13,7 @@ use fred::prelude::{
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -37,6 +38,7 @@ const JOURNAL_QUEUE: usize = 65_536;
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
     router: axum::Router,
     game: Arc<Game>,
     shutdown: CancellationToken,
@@ -196,6 +198,10 @@ impl Application {
         ));
         let limits = Arc::new(Limits::new(&config, redis));
 
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::http::tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
@@ -228,6 +234,7 @@ impl Application {
         Ok(Self {
             listener,
             addr,
+            tls,
             router: router(state),
             game,
             shutdown,
@@ -246,8 +253,10 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "listening on http://{}", self.addr);
-        crate::http::serve::serve(self.listener, self.router, self.shutdown.clone()).await;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!(addr = %self.addr, "listening on {scheme}://{}", self.addr);
+        crate::http::serve::serve(self.listener, self.router, self.shutdown.clone(), self.tls)
+            .await;
         self.shutdown.cancel();
         self.game.stopped().await;
         for task in self.background {

@@ -3,8 +3,9 @@
 //! server's URL (`QUIZCAST_URL`) and the server binary (`QUIZCAST_BIN`, for the test that
 //! stops and restarts its own server). Screenshots go to `test-artifacts/`.
 //!
-//! Needs `/usr/bin/chromium`, `node` and `npm ci` (playwright-core). Without them the test
-//! says what is missing and passes, except with `CI=true`, where it fails.
+//! Needs `/usr/bin/chromium`, `node` and `npm ci` (playwright-core); the proxy tests also
+//! need nginx (`nginx-light`) and the HTTP/2 test `openssl`. Without them the test says
+//! what is missing and passes, except with `CI=true`, where it fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -1,34 +1,31 @@
-// Live events of a session, over Server-Sent Events or the long-poll fallback. Both hand
-// every event to the same `onEvent(name, data)` callback, so one code path renders them.
+// Live events of a session for one page. The page renders at once from a plain GET of the
+// session, then from live events, all through one `onEvent(name, data, meta)` callback.
 //
-// Streaming: EventSource reconnects by itself and resumes with Last-Event-ID. While it is
-// down the status is "reconnecting". When streaming keeps failing while plain HTTP works
-// (a proxy that breaks or buffers streams), the connection switches to long-polling for
-// the rest of the page's life. `?transport=poll` starts with long-polling.
+// One connection per browser: the tabs showing the same session as the same user share
+// it. One of them leads (tabs.js) and runs the transport (transport.js: streaming, or
+// polling where streaming is held back); the others get its events over a
+// BroadcastChannel, and a tab that joins late gets what the leader has seen since its
+// last `session_state`. When the leader closes, the next tab takes over with a fresh
+// stream. Tabs of different users (a host and a test player) each have their own
+// connection: private events (`score`, `answers`) differ. Without BroadcastChannel a tab
+// runs its own transport, which still keeps to the browser's connection slots.
 //
-// Both transports authenticate with a stream ticket (`?ticket=`): short-lived and good for
-// this session's event routes only, so the long-lived token never appears in a URL (where
-// proxies and servers log it). A new ticket is fetched when the current one is about to
-// expire or is refused.
+// `?transport=poll` makes the page long-poll instead of streaming.
+//
+// EventSource cannot send headers, so streams authenticate with a stream ticket
+// (`?ticket=`): short-lived and good for this session's event routes only, so the
+// long-lived token never appears in a URL (where proxies and servers log it). Polls send
+// the token as a header. A new ticket is fetched for each stream opened once the current
+// one is close to its expiry.
 
-import { ApiError, clock, request, sessionPath, sleep } from './api.js';
+import { ApiError, clock, request, sessionPath } from './api.js';
+import { TAB_ID, lead } from './tabs.js';
+import { Transport } from './transport.js';
 
-const EVENTS = [
-  'session_state',
-  'question_opened',
-  'question_closed',
-  'session_finished',
-  'leaderboard',
-  'presence',
-  'score',
-  'answers',
-];
+/** Snapshot kinds: only the newest counts (presence lists who came and went: kept). */
+const REPLACED = new Set(['leaderboard', 'score', 'answers']);
+const MAX_REPLAY = 600;
 
-/** Streaming failures, each while a plain request succeeded, before switching to polling. */
-const SWITCH_AFTER = 3;
-/** An open stream must deliver its first event (the server sends one at once) within this. */
-const FIRST_EVENT_WITHIN_MS = 10_000;
-const POLL_TIMEOUT_MS = 25_000;
 /** A ticket this close to its expiry (server time) is replaced before use. */
 const TICKET_MARGIN_MS = 60_000;
 
@@ -79,47 +76,151 @@ export class LiveConnection {
    * @param {() => string} o.token
    * @param {'sse'|'poll'} o.transport
    * @param {(name: string, data: any, meta: object) => void} o.onEvent
-   * @param {(status: {state: string, transport: string}) => void} o.onStatus
+   * @param {(status: {state: string, transport: string|null, reason: string|null}) => void} o.onStatus
+   *   state: connecting | live | reconnecting | offline
    * @param {(err: ApiError) => void} o.onFatal  401 (bad token) or 404 (no such session)
    */
   constructor(o) {
     this.o = o;
-    this.transport = o.transport === 'poll' ? 'poll' : 'sse';
-    this.state = 'connecting';
     this.stopped = false;
-    this.es = null;
-    this.failures = 0; // streaming failures while plain HTTP worked, in a row
-    this.watchdog = null;
-    this.reopenTimer = null;
-    this.pollAbort = null;
-    this.lastEventId = null;
-    this.lastEventAt = 0;
-    this.switchedReason = null;
+    this.leader = false;
+    this.transport = null;
+    this.channel = null;
+    this.unlead = null;
+    this.delivered = false;
+    this.status = { state: 'connecting', transport: null, reason: null };
+    this.replay = [];
     this.tickets = new Tickets(o.code, o.token);
   }
 
   start() {
-    if (typeof EventSource === 'undefined') this.transport = 'poll';
-    this.setState('connecting');
-    if (this.transport === 'poll') this.pollLoop();
-    else this.openStream();
+    this.setStatus(this.status);
+    this.snapshot();
+    const key = `live.${this.o.code}.${tokenSubject(this.o.token())}`;
+    if (typeof BroadcastChannel === 'undefined') {
+      this.becomeLeader();
+      return this;
+    }
+    this.channel = new BroadcastChannel(`quizcast.${key}`);
+    this.channel.onmessage = (m) => this.onMessage(m.data);
+    this.post({ type: 'hello' });
+    this.unlead = lead(key, () => this.becomeLeader());
     return this;
   }
 
   stop() {
     this.stopped = true;
-    this.closeStream();
-    clearTimeout(this.reopenTimer);
-    this.pollAbort?.abort();
+    this.transport?.stop();
+    this.unlead?.();
+    this.channel?.close();
   }
 
-  setState(state) {
-    this.state = state;
-    this.o.onStatus?.({ state, transport: this.transport, reason: this.switchedReason });
+  /** The URL EventSource opens (it cannot send headers); `null` without a ticket. */
+  async streamUrl() {
+    try {
+      const ticket = await this.tickets.get();
+      return `${sessionPath(this.o.code, '/events')}?ticket=${encodeURIComponent(ticket)}`;
+    } catch {
+      // No ticket (server out of reach, token refused): the transport finds out which.
+      return null;
+    }
+  }
+
+  /** Renders the page before any transport is decided; skipped once a live event came. */
+  async snapshot() {
+    try {
+      const state = await request('GET', sessionPath(this.o.code), { token: this.o.token() });
+      if (!this.delivered && !this.stopped) this.deliver('session_state', state, null);
+    } catch {
+      /* the transport reports what is wrong */
+    }
+  }
+
+  // ---- leading ------------------------------------------------------------------------------
+
+  becomeLeader() {
+    if (this.stopped) return;
+    this.leader = true;
+    this.transport = new Transport({
+      code: this.o.code,
+      token: this.o.token,
+      transport: this.o.transport,
+      streamUrl: () => this.streamUrl(),
+      onEvent: (name, data, id) => {
+        this.remember(name, data, id);
+        this.post({ type: 'event', name, data, id });
+        this.deliver(name, data, id);
+      },
+      onStatus: (s) => {
+        this.post({ type: 'status', status: s });
+        this.setStatus(s);
+      },
+      onFatal: (e) => {
+        this.post({ type: 'fatal', status: e.status, problem: e.problem });
+        this.fatal(e);
+      },
+    });
+    this.transport.start();
+  }
+
+  /** What a tab that joins late needs: everything since the last `session_state`. */
+  remember(name, data, id) {
+    if (name === 'session_state') this.replay = [];
+    else if (REPLACED.has(name)) this.replay = this.replay.filter((e) => e.name !== name);
+    this.replay.push({ name, data, id });
+    if (this.replay.length > MAX_REPLAY) {
+      const presence = this.replay.findIndex((e) => e.name === 'presence');
+      this.replay.splice(presence >= 0 ? presence : 1, 1);
+    }
+  }
+
+  post(message) {
+    try {
+      this.channel?.postMessage({ ...message, from: TAB_ID });
+    } catch (e) {
+      console.error('sharing a live event failed', e);
+    }
+  }
+
+  // ---- following ----------------------------------------------------------------------------
+
+  onMessage(m) {
+    if (this.stopped || !m || m.from === TAB_ID) return;
+    if (this.leader) {
+      if (m.type === 'hello') this.post({ type: 'sync', to: m.from, events: this.replay, status: this.status });
+      return;
+    }
+    switch (m.type) {
+      case 'event':
+        return this.deliver(m.name, m.data, m.id);
+      case 'status':
+        return this.setStatus(m.status);
+      case 'sync':
+        if (m.to !== TAB_ID) return;
+        for (const e of m.events || []) this.deliver(e.name, e.data, e.id);
+        if (m.status) this.setStatus(m.status);
+        return;
+      case 'fatal':
+        return this.fatal(new ApiError(m.status, m.problem));
+      default:
+    }
+  }
+
+  // ---- to the page ----------------------------------------------------------------------------
+
+  setStatus(s) {
+    this.status = s;
+    this.o.onStatus?.({ ...s, shared: !this.leader && Boolean(this.channel) });
+  }
+
+  fatal(e) {
+    if (this.stopped) return;
+    this.stop();
+    this.o.onFatal?.(e);
   }
 
   deliver(name, data, id) {
-    if (id !== null && id !== undefined && id !== '') this.lastEventId = String(id);
+    this.delivered = true;
     const received = Date.now();
     if (name === 'question_opened' && data?.closes_at) {
       // The question opened (closes_at - time_limit_ms) before we received it.
@@ -129,180 +230,20 @@ export class LiveConnection {
       clock.atMost(Date.parse(data.question.closes_at) - data.question.time_left_ms, received);
     }
     try {
-      this.o.onEvent(name, data, { id, received, transport: this.transport });
+      this.o.onEvent(name, data, { id, received, transport: this.status.transport });
     } catch (e) {
       console.error('rendering', name, 'failed', e);
     }
   }
+}
 
-  // ---- Server-Sent Events ------------------------------------------------------------------
-
-  async openStream() {
-    if (this.stopped) return;
-    let ticket;
-    try {
-      ticket = await this.tickets.get();
-    } catch (e) {
-      if (this.stopped) return;
-      if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
-        this.stop();
-        this.o.onFatal?.(e);
-        return;
-      }
-      // No ticket (network, server busy): retry like any failed stream.
-      this.setState('reconnecting');
-      clearTimeout(this.reopenTimer);
-      this.reopenTimer = setTimeout(() => {
-        if (!this.es && !this.stopped && this.transport === 'sse') this.openStream();
-      }, (e.retryAfterMs ?? 2000) + Math.random() * 500);
-      return;
-    }
-    if (this.stopped || this.es || this.transport !== 'sse') return;
-    const url = `${sessionPath(this.o.code, '/events')}?ticket=${encodeURIComponent(ticket)}`;
-    const es = new EventSource(url);
-    this.es = es;
-    es.onopen = () => {
-      if (this.es !== es) return;
-      clearTimeout(this.watchdog);
-      this.watchdog = setTimeout(() => this.streamFailed(es, 'no events'), FIRST_EVENT_WITHIN_MS);
-    };
-    for (const name of EVENTS) {
-      es.addEventListener(name, (ev) => {
-        if (this.es !== es) return;
-        if (this.watchdog) {
-          clearTimeout(this.watchdog);
-          this.watchdog = null;
-        }
-        this.failures = 0;
-        this.lastEventAt = Date.now();
-        if (this.state !== 'live') this.setState('live');
-        let data;
-        try {
-          data = JSON.parse(ev.data);
-        } catch {
-          return;
-        }
-        this.deliver(name, data, ev.lastEventId);
-      });
-    }
-    es.onerror = () => {
-      if (this.es !== es) return;
-      this.streamFailed(es, es.readyState === EventSource.CLOSED ? 'closed' : 'dropped');
-    };
-  }
-
-  closeStream() {
-    clearTimeout(this.watchdog);
-    this.watchdog = null;
-    if (this.es) {
-      this.es.close();
-      this.es = null;
-    }
-  }
-
-  async streamFailed(es, why) {
-    if (this.stopped || this.es !== es) return;
-    clearTimeout(this.watchdog);
-    this.watchdog = null;
-    this.setState('reconnecting');
-    // 'dropped': the browser reconnects by itself (with Last-Event-ID). 'closed' (an HTTP
-    // error answer) and 'no events' (a buffering proxy): we must open a new stream.
-    const mustReopen = why !== 'dropped';
-    if (mustReopen) this.closeStream();
-    if (why === 'closed' && this.tickets.expired()) {
-      // The browser reconnected with a ticket that has since expired: not a failure.
-      this.tickets.invalidate();
-      this.openStream();
-      return;
-    }
-    const failedAt = Date.now();
-    const httpWorks = await this.probe();
-    if (this.stopped || httpWorks === 'fatal') return;
-    if (this.lastEventAt >= failedAt) return; // the stream came back while we probed
-    this.failures = httpWorks ? this.failures + 1 : 0;
-    if (this.failures >= SWITCH_AFTER) {
-      this.switchedReason = 'streaming keeps failing';
-      this.closeStream();
-      this.transport = 'poll';
-      this.pollLoop();
-      return;
-    }
-    if (mustReopen || this.es === null) {
-      clearTimeout(this.reopenTimer);
-      const delay = Math.min(1000 * 2 ** Math.max(0, this.failures - 1), 8000) + Math.random() * 500;
-      this.reopenTimer = setTimeout(() => {
-        if (!this.es && !this.stopped && this.transport === 'sse') this.openStream();
-      }, delay);
-    }
-  }
-
-  /** Does a plain request work? true / false, or 'fatal' (token refused, session gone). */
-  async probe() {
-    try {
-      await request('GET', sessionPath(this.o.code), { token: this.o.token(), timeoutMs: 5000 });
-      return true;
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
-        this.stop();
-        this.o.onFatal?.(e);
-        return 'fatal';
-      }
-      return false;
-    }
-  }
-
-  // ---- long-poll -----------------------------------------------------------------------------
-
-  async pollLoop() {
-    let after = null;
-    let errors = 0;
-    let refusedTickets = 0;
-    while (!this.stopped) {
-      const query = after
-        ? `&after=${encodeURIComponent(after)}&timeout_ms=${POLL_TIMEOUT_MS}`
-        : `&timeout_ms=${POLL_TIMEOUT_MS}`;
-      this.pollAbort = new AbortController();
-      const started = Date.now();
-      try {
-        const ticket = await this.tickets.get();
-        let reply;
-        try {
-          reply = await request('GET', sessionPath(this.o.code, `/events/poll?ticket=${encodeURIComponent(ticket)}${query}`), {
-            timeoutMs: POLL_TIMEOUT_MS + 10_000,
-            signal: this.pollAbort.signal,
-          });
-        } catch (e) {
-          // A refused ticket (expired while we waited, clocks apart): fetch one more, once.
-          if (e instanceof ApiError && e.status === 401 && refusedTickets === 0) {
-            refusedTickets += 1;
-            this.tickets.invalidate();
-            continue;
-          }
-          throw e;
-        }
-        refusedTickets = 0;
-        if (this.stopped) return;
-        errors = 0;
-        if (this.state !== 'live') this.setState('live');
-        const events = reply.events || [];
-        for (const ev of events) this.deliver(ev.event, ev.data, ev.id);
-        after = reply.next;
-        // An empty reply should have waited for the timeout; never spin if it did not.
-        if (!events.length && Date.now() - started < 1000) await sleep(1000);
-      } catch (e) {
-        if (this.stopped) return;
-        if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
-          this.stop();
-          this.o.onFatal?.(e);
-          return;
-        }
-        if (e instanceof ApiError && e.status === 400) after = null; // unreadable cursor: start afresh
-        errors += 1;
-        this.setState('reconnecting');
-        const backoff = e.retryAfterMs ?? Math.min(500 * 2 ** errors, 10_000);
-        await sleep(backoff + Math.random() * 300);
-      }
-    }
+/** The user a token names (`sub`), to key the shared connection; not a check of the token. */
+function tokenSubject(token) {
+  try {
+    const part = String(token).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(part)).sub || 'anonymous';
+  } catch {
+    return 'anonymous';
   }
 }
 

@@ -26,6 +26,7 @@ pub mod serve;
 pub mod sessions;
 pub mod sse;
 pub mod tickets;
+pub mod tls;
 mod web;
 
 use std::sync::Arc;

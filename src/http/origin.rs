@@ -23,9 +23,12 @@ fn peer(parts: &Parts) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// The scheme the connection itself carries. Plain HTTP/1.1 requests do not name one;
-/// HTTP/2 requests do (`:scheme`).
+/// The scheme the connection itself carries. HTTP/1.1 requests do not name one (the
+/// server marks those that came over its own TLS); HTTP/2 requests do (`:scheme`).
 fn own_scheme(parts: &Parts) -> &'static str {
+    if parts.extensions.get::<super::serve::OverTls>().is_some() {
+        return "https";
+    }
     parts
         .uri
         .scheme_str()

@@ -22,6 +22,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("i18n.js", JS, include_str!("../../web/i18n.js")),
     ("banner.js", JS, include_str!("../../web/banner.js")),
     ("live.js", JS, include_str!("../../web/live.js")),
+    ("tabs.js", JS, include_str!("../../web/tabs.js")),
+    ("transport.js", JS, include_str!("../../web/transport.js")),
     ("session.js", JS, include_str!("../../web/session.js")),
     ("home.js", JS, include_str!("../../web/home.js")),
     ("player.js", JS, include_str!("../../web/player.js")),

@@ -85,8 +85,9 @@ export async function playGame({ host, players, words, plan, code, watcherToken,
         assert.ok(seen[0].nonce, 'answers carry a nonce');
         expectedPosts[pi] += 1;
       }
-      // A second click, on another choice, sends nothing: the buttons are locked.
-      await choiceButton(page, texts.find((t) => t !== target)).click({ force: true });
+      // A second click, on another choice, sends nothing: the buttons are locked. (After the
+      // last answer the question closes by itself, and the buttons may be gone already.)
+      if (answered + 1 < players.length) await choiceButton(page, texts.find((t) => t !== target)).click({ force: true });
       answered += 1;
       if (act !== 'wrong') correct += 1;
       if (answered < players.length) {

@@ -38,6 +38,37 @@ export function launch() {
 }
 
 /**
+ * Records what a page asks the server for (answers, streams, polls) and any credential in a
+ * URL, and its uncaught errors: what `assertNoPageErrors` checks. `openPage` calls it; pages
+ * opened another way call it themselves.
+ */
+export function watchPage(page, label) {
+  page.label = label;
+  page.errors ??= [];
+  if (!page.watched) page.on('pageerror', (e) => page.errors.push(e));
+  page.watched = true;
+  page.answerPosts = [];
+  page.liveRequests = 0; // every request for events or a stream ticket
+  page.streamRequests = [];
+  page.pollRequests = [];
+  page.credentialsInUrls = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (/\/events(\/poll)?$|\/ticket$/.test(u.pathname)) page.liveRequests += 1;
+    // Long-lived tokens never go in a URL: streams (EventSource cannot send headers) use a
+    // stream ticket; polls send the token in a header.
+    const streamRoute = u.pathname.endsWith('/events');
+    if (u.searchParams.has('access_token') || (streamRoute && !u.searchParams.has('ticket'))) {
+      page.credentialsInUrls.push(`${r.method()} ${u.pathname}${u.search.replace(/=[^&]*/g, '=…')}`);
+    }
+    if (r.method() === 'POST' && u.pathname.endsWith('/answers')) page.answerPosts.push(r.postDataJSON());
+    if (u.pathname.endsWith('/events')) page.streamRequests.push(u.pathname);
+    if (u.pathname.endsWith('/events/poll')) page.pollRequests.push(u.search);
+  });
+  return page;
+}
+
+/**
  * A page in its own browser context (its own storage: its own user).
  * `clockSkewMs` shifts this page's Date (not its timers) to play a device with a wrong clock.
  */
@@ -82,31 +113,12 @@ export async function openPage(
   const page = await context.newPage();
   if (shared) await page.setViewportSize(viewport);
   page.setDefaultTimeout(15_000);
-  page.label = label;
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(e));
   page.dialogs = [];
   page.on('dialog', (d) => {
     page.dialogs.push(d.message());
     d.dismiss().catch(() => {});
   });
-  page.answerPosts = [];
-  page.liveRequests = 0; // every request for events or a stream ticket
-  page.streamRequests = [];
-  page.pollRequests = [];
-  page.credentialsInUrls = [];
-  page.on('request', (r) => {
-    const u = new URL(r.url());
-    // Long-lived tokens never go in a URL; event routes use a stream ticket.
-    const eventRoute = u.pathname.endsWith('/events') || u.pathname.endsWith('/events/poll');
-    if (u.searchParams.has('access_token') || (eventRoute && !u.searchParams.has('ticket'))) {
-      page.credentialsInUrls.push(`${r.method()} ${u.pathname}${u.search.replace(/=[^&]*/g, '=…')}`);
-    }
-    if (r.method() === 'POST' && u.pathname.endsWith('/answers')) page.answerPosts.push(r.postDataJSON());
-    if (eventRoute || u.pathname.endsWith('/ticket')) page.liveRequests += 1;
-    if (u.pathname.endsWith('/events')) page.streamRequests.push(u.pathname);
-    if (u.pathname.endsWith('/events/poll')) page.pollRequests.push(u.search);
-  });
+  watchPage(page, label);
   await page.goto(url);
   return page;
 }
@@ -178,7 +190,7 @@ export async function shoot(page, name, viewport, { fullPage = false } = {}) {
 export function assertNoPageErrors(...pages) {
   for (const p of pages) {
     assert.deepEqual(p.errors.map((e) => `${p.label}: ${e.message}`), [], `uncaught errors on ${p.label}`);
-    assert.deepEqual(p.credentialsInUrls, [], `${p.label}: a token in a URL, or an event request without a ticket`);
+    assert.deepEqual(p.credentialsInUrls, [], `${p.label}: a token in a URL, or a stream request without a ticket`);
   }
 }
 
