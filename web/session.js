@@ -2,7 +2,7 @@
 // updates, plus the pieces of UI the player, host and big-screen views share.
 
 import { clock, request, sessionPath } from './api.js';
-import { LETTERS, announce, fill, h, icon, shape } from './dom.js';
+import { LETTERS, announce, h, icon, shape } from './dom.js';
 import { ordinal, t } from './i18n.js';
 
 export class SessionModel {
