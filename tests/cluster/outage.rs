@@ -67,7 +67,7 @@ async fn outage_scenario() {
         return;
     };
     // Our own redis-server on a free port (retrying if another process took the port).
-    let (port, mut redis_server, inspect) = 'start: {
+    let (port, mut redis_server, _probe) = 'start: {
         for _ in 0..5 {
             let port = free_port();
             let mut server = private_redis(port);
