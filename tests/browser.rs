@@ -15,8 +15,9 @@ use quizcast::config::Config;
 use quizcast::startup::Application;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-/// The whole suite takes well under this; past it something hangs.
-const SUITE_LIMIT: Duration = Duration::from_secs(420);
+/// The whole suite takes about 320 s on two busy cores (the files run one after another);
+/// past this something hangs.
+const SUITE_LIMIT: Duration = Duration::from_secs(540);
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")

@@ -91,9 +91,9 @@ export function hostedAuth(code) {
   return fresh(readJson(localStorage, HOSTED_PREFIX + code));
 }
 
-export function rememberHosted(code, auth) {
+export function rememberHosted(code, auth, settings = {}) {
   try {
-    localStorage.setItem(HOSTED_PREFIX + code, JSON.stringify(auth));
+    localStorage.setItem(HOSTED_PREFIX + code, JSON.stringify({ ...auth, settings }));
   } catch {
     /* storage full or disabled: the host page still works in this tab */
   }
@@ -201,3 +201,17 @@ export function randomId(bytes = 12) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries `fn` a few times on answers that may pass (409 while results are written, a
+ * network blink, a 5xx). */
+export async function withRetry(fn, attempts = 5) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const transient = e instanceof ApiError && (e.status === 409 || e.network || e.status >= 500);
+      if (!transient || attempt >= attempts) throw e;
+      await sleep(400 * attempt);
+    }
+  }
+}

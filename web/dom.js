@@ -74,6 +74,7 @@ const ICONS = {
   check: 'M4 12.5 9.5 18 20 6.5',
   cross: 'M5 5 19 19 M19 5 5 19',
   user: 'M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm-8 9c0-4 3.6-7 8-7s8 3 8 7z',
+  lock: 'M7 11V8a5 5 0 0 1 10 0v3 M5 11h14v10H5z',
 };
 
 export function icon(name, cls = '') {
@@ -89,15 +90,7 @@ export function icon(name, cls = '') {
 
 export const LETTERS = 'ABCDEF';
 
-export function ordinal(n) {
-  const s = ['th', 'st', 'nd', 'rd'];
-  const v = n % 100;
-  return n + (s[(v - 20) % 10] || s[v] || s[0]);
-}
-
-export function plural(n, one, many = `${one}s`) {
-  return `${n} ${n === 1 ? one : many}`;
-}
+export { ordinal } from './i18n.js';
 
 let lastAnnouncement = '';
 /** Says something through the page's polite aria-live region (deduplicated). */
@@ -108,10 +101,20 @@ export function announce(text) {
   region.textContent = text;
 }
 
-/** Keeps the URL's `?transport=` (and only that) when moving between the client's pages. */
+/** Keeps the URL's `?transport=` and `?lang=` (and only those) when moving between pages. */
 export function pageUrl(path) {
-  const transport = new URLSearchParams(location.search).get('transport');
-  return transport ? `${path}?transport=${encodeURIComponent(transport)}` : path;
+  const here = new URLSearchParams(location.search);
+  const keep = new URLSearchParams();
+  for (const name of ['transport', 'lang']) if (here.get(name)) keep.set(name, here.get(name));
+  const query = keep.toString();
+  return query ? `${path}?${query}` : path;
+}
+
+/** Moves keyboard and screen-reader focus to `el` (made focusable if it is not). */
+export function focusOn(el) {
+  if (!el) return;
+  if (!el.hasAttribute('tabindex') && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) el.setAttribute('tabindex', '-1');
+  el.focus({ preventScroll: false });
 }
 
 export function setTitle(text) {

@@ -1,5 +1,5 @@
 // The start page: join a game by code and name, or host one (pick a quiz, or make one
-// from a word list, then start a session).
+// from a word list, then start a session). `/join` is the join form alone.
 
 import {
   ApiError,
@@ -11,7 +11,8 @@ import {
   sessionPath,
   validCode,
 } from './api.js';
-import { fill, h, pageUrl, plural, setTitle } from './dom.js';
+import { fill, focusOn, h, pageUrl, setTitle } from './dom.js';
+import { t } from './i18n.js';
 
 let uid = 0;
 const nextId = (p) => `${p}-${++uid}`;
@@ -31,15 +32,40 @@ function field(label, attrs, hint) {
 }
 
 function errorBox() {
-  return h('p', { class: 'form-error', role: 'alert', 'data-testid': 'form-error' });
+  return h('p', { class: 'form-error', role: 'alert', tabindex: '-1', 'data-testid': 'form-error' });
 }
 
-function describe(e) {
+/** Shows an error in `box` and moves focus there, so keyboard and screen-reader users land on it. */
+export function showError(box, text) {
+  box.textContent = text;
+  if (text) focusOn(box);
+}
+
+export function describe(e) {
   if (e instanceof ApiError) {
-    if (e.network) return 'Cannot reach the server. Check your connection and try again.';
+    if (e.network) return t('error.network');
     return e.message;
   }
   return String(e?.message || e);
+}
+
+/**
+ * Why a join was refused (403: full, locked, removed, or the caller hosts it), asked of the
+ * session itself: its state says whether it is locked and whether the host removed us.
+ */
+export async function refusal(code, token, e) {
+  if (e.status === 404) return t('join.noGame', { code });
+  if (e.status === 409) return t('join.finished');
+  if (e.status !== 403) return describe(e);
+  try {
+    const s = await request('GET', sessionPath(code), { token });
+    if (s.you?.removed) return t('join.removed');
+    if (s.locked) return t('join.locked');
+  } catch {
+    /* fall back to what the refusal itself said */
+  }
+  if (/host/i.test(e.problem?.detail || '') && !/removed/i.test(e.problem?.detail || '')) return t('join.isHost');
+  return t('join.full');
 }
 
 /** Signs in as `name` unless this tab already is that user. */
@@ -54,9 +80,9 @@ function validName(name) {
   return name.length >= 1 && [...name].length <= 32 && !/[\u0000-\u001f\u007f-\u009f]/.test(name);
 }
 
-export function joinForm({ code = '', onJoined, heading = 'Join a game', autofocus = true }) {
+export function joinForm({ code = '', onJoined, heading = t('join.heading'), level = 'h2', autofocus = true }) {
   const auth = currentAuth();
-  const codeField = field('Game code', {
+  const codeField = field(t('join.code'), {
     name: 'code',
     value: code,
     required: true,
@@ -68,23 +94,23 @@ export function joinForm({ code = '', onJoined, heading = 'Join a game', autofoc
     class: 'code-input',
     'data-testid': 'join-code',
   });
-  const nameField = field('Your name', {
+  const nameField = field(t('join.name'), {
     name: 'display_name',
     value: auth?.display_name || '',
     required: true,
     maxlength: '32',
     autocomplete: 'nickname',
-    placeholder: 'e.g. Ana',
+    placeholder: t('join.namePlaceholder'),
     'data-testid': 'join-name',
-  }, 'Shown on the leaderboard.');
+  }, t('join.nameHint'));
   const err = errorBox();
-  const button = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Join game');
+  const button = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, t('join.submit'));
   codeField.input.addEventListener('input', () => {
     const v = normaliseCode(codeField.input.value);
     if (v !== codeField.input.value) codeField.input.value = v;
   });
   const form = h('form', { class: 'card join-card', 'aria-labelledby': 'join-h', novalidate: true },
-    h('h2', { id: 'join-h' }, heading),
+    h(level, { id: 'join-h' }, heading),
     codeField.el, nameField.el, err, button);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -92,32 +118,26 @@ export function joinForm({ code = '', onJoined, heading = 'Join a game', autofoc
     const c = normaliseCode(codeField.input.value);
     const name = nameField.input.value.trim();
     if (!validCode(c)) {
-      err.textContent = 'A game code has 6 letters and digits, like K7P2QX.';
+      err.textContent = t('join.badCode');
       codeField.input.focus();
       return;
     }
     if (!validName(name)) {
-      err.textContent = 'Enter a name of 1 to 32 characters.';
+      err.textContent = t('join.badName');
       nameField.input.focus();
       return;
     }
     button.disabled = true;
-    button.textContent = 'Joining…';
+    button.textContent = t('join.joining');
+    let who = null;
     try {
-      const who = await ensureIdentity(name);
+      who = await ensureIdentity(name);
       const state = await request('POST', sessionPath(c, '/join'), { token: who.token });
       onJoined(c, who, state);
     } catch (e) {
-      err.textContent =
-        e instanceof ApiError && e.status === 404
-          ? `There is no game with the code ${c}.`
-          : e instanceof ApiError && e.status === 409
-            ? 'That game has already finished.'
-            : e instanceof ApiError && e.status === 403
-              ? 'That game is full.'
-              : describe(e);
+      showError(err, e instanceof ApiError && who ? await refusal(c, who.token, e) : describe(e));
       button.disabled = false;
-      button.textContent = 'Join game';
+      button.textContent = t('join.submit');
     }
   });
   if (autofocus) queueMicrotask(() => (code ? nameField.input : codeField.input).focus());
@@ -126,27 +146,27 @@ export function joinForm({ code = '', onJoined, heading = 'Join a game', autofoc
 
 function hostCard() {
   const card = h('section', { class: 'card host-card', 'aria-labelledby': 'host-h' },
-    h('h2', { id: 'host-h' }, 'Host a game'));
+    h('h2', { id: 'host-h' }, t('host.heading')));
   const body = h('div', { class: 'host-body' });
   card.append(body);
 
   const signIn = () => {
     const auth = currentAuth();
-    const nameField = field('Your name as host', {
+    const nameField = field(t('host.name'), {
       value: auth?.display_name || '',
       maxlength: '32',
       required: true,
-      placeholder: 'e.g. Ms Rivera',
+      placeholder: t('host.namePlaceholder'),
       'data-testid': 'host-name',
     });
     const err = errorBox();
-    const button = h('button', { type: 'submit', class: 'btn btn-secondary btn-block' }, 'Choose a quiz');
+    const button = h('button', { type: 'submit', class: 'btn btn-secondary btn-block' }, t('host.choose'));
     const form = h('form', { novalidate: true }, nameField.el, err, button);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const name = nameField.input.value.trim();
       if (!validName(name)) {
-        err.textContent = 'Enter a name of 1 to 32 characters.';
+        err.textContent = t('join.badName');
         nameField.input.focus();
         return;
       }
@@ -155,30 +175,35 @@ function hostCard() {
         await ensureIdentity(name);
         picker();
       } catch (e) {
-        err.textContent = describe(e);
+        showError(err, describe(e));
         button.disabled = false;
       }
     });
-    fill(body, h('p', { class: 'muted' }, 'Run a live quiz for a room: pick a quiz, share the code, and drive it from here.'), form);
+    fill(body, h('p', { class: 'muted' }, t('host.intro')), form);
   };
 
   const picker = async (selectId = null, note = '') => {
     const auth = currentAuth();
     if (!auth) return signIn();
-    const list = h('div', { class: 'quiz-list', role: 'radiogroup', 'aria-label': 'Quizzes', 'data-testid': 'quiz-list' },
-      h('p', { class: 'muted' }, 'Loading quizzes…'));
+    const list = h('div', { class: 'quiz-list', role: 'radiogroup', 'aria-label': t('host.quizzes'), 'data-testid': 'quiz-list' },
+      h('p', { class: 'muted' }, t('host.loadingQuizzes')));
     const err = errorBox();
     const auto = h('input', { type: 'checkbox', id: nextId('auto') });
-    const start = h('button', { type: 'button', class: 'btn btn-primary btn-block', disabled: true }, 'Start session');
+    const start = h('button', { type: 'button', class: 'btn btn-primary btn-block', disabled: true }, t('host.start'));
     const noteEl = h('p', { class: 'note', role: 'status' }, note);
+    const feedback = feedbackChoice();
     fill(body,
-      h('p', { class: 'who' }, 'Hosting as ', h('strong', null, auth.display_name), ' · ',
-        h('button', { type: 'button', class: 'linklike', onclick: signIn }, 'change')),
-      h('h3', null, 'Pick a quiz'),
+      h('p', { class: 'who' }, `${t('host.as')} `, h('strong', null, auth.display_name), ' · ',
+        h('button', { type: 'button', class: 'linklike', onclick: signIn }, t('host.change'))),
+      h('h3', null, t('host.pick')),
       list,
       noteEl,
-      importForm((created) => picker(created.quiz_id, `Created “${created.title}” with ${plural(created.question_count, 'question')}.`)),
-      h('div', { class: 'check' }, auto, h('label', { for: auto.id }, 'Advance automatically (5 s after each reveal)')),
+      importForm((created) => picker(created.quiz_id, t('host.created', {
+        title: created.title,
+        count: t('game.questions', { n: created.question_count }),
+      }))),
+      feedback.el,
+      h('div', { class: 'check' }, auto, h('label', { for: auto.id }, t('host.auto'))),
       err,
       start);
     let quizzes = [];
@@ -198,31 +223,33 @@ function hostCard() {
       return h('label', { class: 'quiz-option', for: id },
         h('input', { type: 'radio', name, id, value: q.quiz_id, checked: q.quiz_id === chosen }),
         h('span', { class: 'quiz-title' }, q.title),
-        h('span', { class: 'quiz-meta' }, plural(q.question_count, 'question'), q.demo ? h('span', { class: 'badge' }, 'demo') : null));
+        h('span', { class: 'quiz-meta' }, t('game.questions', { n: q.question_count }),
+          q.demo ? h('span', { class: 'badge' }, t('host.demo')) : null));
     }));
-    if (!quizzes.length) fill(list, h('p', { class: 'muted' }, 'No quizzes yet: create one from a word list below.'));
+    if (!quizzes.length) fill(list, h('p', { class: 'muted' }, t('host.noQuizzes')));
     start.disabled = !quizzes.length;
     start.onclick = async () => {
       const picked = list.querySelector('input[type=radio]:checked');
       if (!picked) {
-        err.textContent = 'Pick a quiz first.';
+        showError(err, t('host.pickFirst'));
         return;
       }
       start.disabled = true;
-      start.textContent = 'Starting…';
+      start.textContent = t('host.starting');
       err.textContent = '';
       try {
         const who = currentAuth();
+        const settings = { auto_advance: auto.checked, feedback: feedback.value() };
         const created = await request('POST', '/api/v1/sessions', {
           token: who.token,
-          body: { quiz_id: picked.value, auto_advance: auto.checked },
+          body: { quiz_id: picked.value, ...settings },
         });
-        rememberHosted(created.session_id, who);
+        rememberHosted(created.session_id, who, settings);
         location.assign(pageUrl(`/host/${created.session_id}`));
       } catch (e) {
-        err.textContent = describe(e);
+        showError(err, describe(e));
         start.disabled = false;
-        start.textContent = 'Start session';
+        start.textContent = t('host.start');
       }
     };
   };
@@ -232,29 +259,46 @@ function hostCard() {
   return card;
 }
 
+/** When players learn whether they were right: at the reveal (fair for a room), or at once. */
+function feedbackChoice() {
+  const name = nextId('feedback');
+  const option = (value, label, hint, checked) => {
+    const id = nextId('fb');
+    return h('div', { class: 'radio-option' },
+      h('input', { type: 'radio', name, id, value, checked, 'aria-describedby': `${id}-hint`, 'data-testid': `feedback-${value}` }),
+      h('label', { for: id }, label),
+      h('p', { class: 'hint', id: `${id}-hint` }, hint));
+  };
+  const el = h('fieldset', { class: 'choice-set', 'data-testid': 'feedback' },
+    h('legend', null, t('host.feedback')),
+    option('at_reveal', t('host.feedback.atReveal'), t('host.feedback.atRevealHint'), true),
+    option('instant', t('host.feedback.instant'), t('host.feedback.instantHint'), false));
+  return { el, value: () => el.querySelector('input:checked')?.value || 'at_reveal' };
+}
+
 function importForm(onCreated) {
-  const title = field('Title', { maxlength: '200', placeholder: 'e.g. GRE words, week 3', 'data-testid': 'import-title' });
-  const words = field('Word list', {
+  const title = field(t('import.title'), { maxlength: '200', placeholder: t('import.titlePlaceholder'), 'data-testid': 'import-title' });
+  const words = field(t('import.words'), {
     rows: '6',
     required: true,
     spellcheck: 'false',
     placeholder: 'benevolent,kind\nmorose,gloomy\nlaconic,brief\nverbose,wordy',
     'data-testid': 'import-words',
-  }, 'One word,meaning pair per line. Wrong choices are the other words’ meanings, so you need at least as many lines as choices.');
+  }, t('import.wordsHint'));
   const choices = h('select', { id: nextId('choices'), 'data-testid': 'import-choices' },
     [2, 3, 4, 5, 6].map((n) => h('option', { value: String(n), selected: n === 4 }, String(n))));
   const err = errorBox();
-  const button = h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Create quiz');
+  const button = h('button', { type: 'submit', class: 'btn btn-secondary' }, t('import.submit'));
   const form = h('form', { class: 'import', novalidate: true },
     title.el, words.el,
-    h('div', { class: 'field field-inline' }, h('label', { for: choices.id }, 'Choices per question'), choices),
+    h('div', { class: 'field field-inline' }, h('label', { for: choices.id }, t('import.choices')), choices),
     err, button);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
     const text = words.input.value.trim();
     if (!text) {
-      err.textContent = 'Paste at least a few word,meaning lines.';
+      err.textContent = t('import.empty');
       words.input.focus();
       return;
     }
@@ -269,12 +313,12 @@ function importForm(onCreated) {
       });
       onCreated(created);
     } catch (e) {
-      err.textContent = describe(e);
+      showError(err, describe(e));
       button.disabled = false;
     }
   });
   return h('details', { class: 'import-box' },
-    h('summary', null, 'Create a quiz from a word list'),
+    h('summary', null, t('import.summary')),
     form);
 }
 
@@ -283,12 +327,20 @@ export function homeView(main) {
   document.body.dataset.view = 'home';
   fill(main,
     h('section', { class: 'hero' },
-      h('h1', null, 'Live vocabulary quizzes'),
-      h('p', { class: 'lead' }, 'Join with a code on your phone, or host a game for the whole room.')),
+      h('h1', null, t('home.title')),
+      h('p', { class: 'lead' }, t('home.lead'))),
     h('div', { class: 'home-grid' },
       joinForm({
         onJoined: (code) => location.assign(pageUrl(`/join/${code}`)),
         autofocus: false,
       }),
       hostCard()));
+}
+
+/** `/join`: the join form alone, for a link or QR code without a code in it. */
+export function joinView(main) {
+  setTitle(t('join.heading'));
+  document.body.dataset.view = 'join';
+  fill(main, h('div', { class: 'narrow' },
+    joinForm({ level: 'h1', onJoined: (code) => location.assign(pageUrl(`/join/${code}`)) })));
 }

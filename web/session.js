@@ -2,7 +2,8 @@
 // updates, plus the pieces of UI the player, host and big-screen views share.
 
 import { clock, request, sessionPath } from './api.js';
-import { LETTERS, announce, fill, h, icon, ordinal, plural, shape } from './dom.js';
+import { LETTERS, announce, h, icon, shape } from './dom.js';
+import { ordinal, t } from './i18n.js';
 
 export class SessionModel {
   constructor(code, userId) {
@@ -23,6 +24,10 @@ export class SessionModel {
     this.lastScore = null; // latest `score` event
     this.roster = new Map(); // user_id → display_name (lobby)
     this.final = null; // session_finished entries
+    this.locked = false;
+    this.autoAdvance = false; // known to the host's browser, or from the state if it says
+    this.revealedAt = null; // local time the current reveal was seen
+    this.left = new Set(); // user ids that left or were removed
     this.listeners = new Set();
   }
 
@@ -62,6 +67,7 @@ export class SessionModel {
       case 'question_closed':
         this.status = 'reveal';
         this.reveal = data;
+        this.revealedAt = received;
         if (typeof data.players === 'number') this.players = data.players;
         break;
       case 'session_finished':
@@ -78,7 +84,10 @@ export class SessionModel {
         this.players = data.players;
         this.online = data.online;
         for (const m of data.joined || []) this.roster.set(m.user_id, m.display_name);
-        for (const m of data.left || []) this.roster.delete(m.user_id);
+        for (const m of data.left || []) {
+          this.roster.delete(m.user_id);
+          this.left.add(m.user_id);
+        }
         break;
       case 'score':
         this.lastScore = data;
@@ -98,6 +107,8 @@ export class SessionModel {
     this.players = s.players;
     this.leaderboard = s.leaderboard || [];
     this.you = s.you;
+    this.locked = Boolean(s.locked);
+    if (typeof s.auto_advance === 'boolean') this.autoAdvance = s.auto_advance;
     const q = s.question;
     if (q) {
       const same = this.question?.question_id === q.question_id;
@@ -107,7 +118,17 @@ export class SessionModel {
         this.deadline = received + q.time_left_ms;
       }
       if (s.status === 'reveal') {
-        if (!(same && this.reveal?.question_id === q.question_id)) {
+        if (q.correct_choice !== undefined && q.correct_choice !== null) {
+          // The reveal is part of the state: a page loaded now shows it all.
+          this.reveal = {
+            question_id: q.question_id,
+            correct_choice: q.correct_choice,
+            answer_counts: q.answer_counts || null,
+            answered: q.answered ?? (q.answer_counts || []).reduce((a, b) => a + b, 0),
+            players: s.players,
+          };
+          if (!same || !this.revealedAt) this.revealedAt = received;
+        } else if (!(same && this.reveal?.question_id === q.question_id)) {
           this.reveal = { question_id: q.question_id, correct_choice: null, answer_counts: null };
         }
       } else {
@@ -132,29 +153,6 @@ export class SessionModel {
 
 // ---- shared UI ------------------------------------------------------------------------------
 
-/** The connection badge in the top bar. `state`: connecting | live | reconnecting | offline;
- * `transport` ('sse' | 'poll') and `reason` (why it polls) are for styling and tests. */
-export function showConnection({ state, transport, reason = null, shared = false }) {
-  const el = document.getElementById('conn');
-  if (!el) return;
-  el.hidden = false;
-  el.dataset.state = state;
-  el.dataset.transport = transport || '';
-  el.dataset.reason = reason || '';
-  el.dataset.shared = shared ? 'true' : 'false';
-  const text =
-    state === 'live'
-      ? transport === 'poll'
-        ? 'live · long-poll'
-        : 'live'
-      : state === 'reconnecting'
-        ? 'reconnecting…'
-        : state === 'offline'
-          ? 'offline'
-          : 'connecting…';
-  fill(el, h('span', { class: 'dot', 'aria-hidden': 'true' }), text);
-}
-
 /** A countdown bar and seconds left, driven by the model's local deadline. */
 export class Countdown {
   constructor() {
@@ -164,7 +162,7 @@ export class Countdown {
     this.track = h('div', {
       class: 'countdown-track',
       role: 'progressbar',
-      'aria-label': 'Time left',
+      'aria-label': t('game.timeLeft'),
       'aria-valuemin': '0',
     }, this.bar);
     this.el.append(this.track, this.secs);
@@ -192,7 +190,7 @@ export class Countdown {
         this.secs.textContent = String(secs);
         this.el.classList.toggle('urgent', left <= 5000);
         this.track.setAttribute('aria-valuenow', String(secs));
-        this.track.setAttribute('aria-valuetext', `${plural(secs, 'second')} left`);
+        this.track.setAttribute('aria-valuetext', t('game.seconds', { n: secs }));
       }
       if (left > 0) this.frame = requestAnimationFrame(step);
       else this.el.classList.add('done');
@@ -212,7 +210,7 @@ export class Countdown {
 /** The top-10 list. `me` highlights the viewer's row. */
 export function leaderboardList(entries, { me = null, limit = 10, big = false } = {}) {
   if (!entries.length) {
-    return h('p', { class: 'muted empty' }, 'No players yet.');
+    return h('p', { class: 'muted empty' }, t('game.noPlayers'));
   }
   const top = entries[0]?.score || 0;
   return h(
@@ -226,7 +224,7 @@ export function leaderboardList(entries, { me = null, limit = 10, big = false } 
           'data-user': e.user_id,
         },
         h('span', { class: 'board-rank' }, String(e.rank)),
-        h('span', { class: 'board-name' }, e.display_name),
+        h('span', { class: 'board-name', title: e.display_name }, e.display_name),
         h('span', { class: 'board-score' }, String(e.score)),
         h('span', {
           class: 'board-fill',
@@ -238,6 +236,11 @@ export function leaderboardList(entries, { me = null, limit = 10, big = false } 
   );
 }
 
+/** A name with a word too long to wrap well is shortened with an ellipsis instead. */
+export function nameClass(base, name) {
+  return String(name).split(/\s+/).some((w) => [...w].length > 14) ? `${base} long-word` : base;
+}
+
 /** Top three on steps: 2nd, 1st, 3rd. */
 export function podium(entries, { me = null } = {}) {
   const [first, second, third] = entries;
@@ -246,28 +249,30 @@ export function podium(entries, { me = null } = {}) {
       ? h(
           'li',
           { class: `podium-step place-${place}${e.user_id === me ? ' me' : ''}`, 'data-place': String(place) },
-          h('span', { class: 'podium-name' }, e.display_name),
-          h('span', { class: 'podium-score' }, `${e.score} pts`),
+          h('span', { class: nameClass('podium-name', e.display_name), title: e.display_name }, e.display_name),
+          h('span', { class: 'podium-score' }, t('game.pts', { n: e.score })),
           // Ties share a rank: the block says the rank, its height says the position.
           h('span', { class: 'podium-block', 'aria-hidden': 'true' }, ordinal(e.rank || place)),
-          h('span', { class: 'sr-only' }, `${ordinal(e.rank || place)} place`),
+          h('span', { class: 'sr-only' }, t('game.place', { place: ordinal(e.rank || place) })),
         )
       : h('li', { class: `podium-step place-${place} vacant`, 'aria-hidden': 'true' },
           h('span', { class: 'podium-block' }, ordinal(place)));
-  return h('ol', { class: 'podium', 'data-testid': 'podium', 'aria-label': 'Podium' },
+  return h('ol', { class: 'podium', 'data-testid': 'podium', 'aria-label': t('game.podium') },
     step(second, 2), step(first, 1), step(third, 3));
 }
 
 /**
  * Choice tiles. `mode`: 'buttons' (player, clickable), 'static' (host/screen).
- * reveal: question_closed payload, shows the correct choice and answer counts.
+ * `reveal`: { correct_choice, answer_counts } marks the correct choice and shows the counts
+ * (counts alone, with `correct_choice: null`, while a question is open on the host).
+ * `chosen`: the viewer's own choice. Every tile's accessible name is its visible text plus
+ * what only colour and icons show (correct, your answer, count), so names match labels.
  */
 export function choiceTiles(choices, { mode = 'static', reveal = null, chosen = null, onChoose = null } = {}) {
   const total = reveal?.answer_counts ? reveal.answer_counts.reduce((a, b) => a + b, 0) : 0;
+  const known = reveal && reveal.correct_choice !== null && reveal.correct_choice !== undefined;
   const tiles = choices.map((text, i) => {
-    const correct = reveal && reveal.correct_choice !== null && reveal.correct_choice !== undefined
-      ? reveal.correct_choice === i
-      : null;
+    const correct = known ? reveal.correct_choice === i : null;
     const count = reveal?.answer_counts?.[i];
     const cls = [
       'choice',
@@ -276,36 +281,35 @@ export function choiceTiles(choices, { mode = 'static', reveal = null, chosen = 
       correct === false ? 'is-wrong' : '',
       chosen === i ? 'is-chosen' : '',
     ].filter(Boolean).join(' ');
+    const notes = [
+      correct === true ? t('game.correctAnswer') : null,
+      chosen === i ? t('game.yourAnswer') : null,
+    ].filter(Boolean);
     const content = [
       h('span', { class: 'choice-key', 'aria-hidden': 'true' }, shape(i), h('span', { class: 'choice-letter' }, LETTERS[i])),
       h('span', { class: 'choice-text' }, text),
+      notes.length ? h('span', { class: 'sr-only' }, ` (${notes.join(', ')})`) : null,
       correct === true ? icon('check', 'choice-mark') : null,
       correct === false && chosen === i ? icon('cross', 'choice-mark') : null,
       count !== undefined
         ? h('span', { class: 'choice-count', 'data-testid': 'choice-count', style: { '--share': total ? (count / total).toFixed(3) : '0' } },
-            h('span', { class: 'sr-only' }, 'answers: '), String(count))
+            h('span', { class: 'sr-only' }, ', '), String(count), h('span', { class: 'sr-only' }, ` ${t('game.answersWord', { n: count })}`))
         : null,
     ];
-    const label = [
-      `${LETTERS[i]}: ${text}`,
-      correct === true ? ' (correct answer)' : '',
-      chosen === i ? ' (your answer)' : '',
-      count !== undefined ? `, ${plural(count, 'answer')}` : '',
-    ].join('');
     if (mode === 'buttons') {
       return h('button', {
         type: 'button',
         class: cls,
         'data-choice': String(i),
-        'aria-label': label,
         onclick: onChoose ? () => onChoose(i) : null,
       }, content);
     }
-    return h('li', { class: cls, 'data-choice': String(i), 'aria-label': label }, content);
+    return h('li', { class: cls, 'data-choice': String(i) }, content);
   });
+  const revealed = known ? ' revealed' : '';
   return mode === 'buttons'
-    ? h('div', { class: `choices n${choices.length}`, role: 'group', 'aria-label': 'Choices' }, tiles)
-    : h('ul', { class: `choices n${choices.length}`, 'aria-label': 'Choices' }, tiles);
+    ? h('div', { class: `choices n${choices.length}${revealed}`, role: 'group', 'aria-label': t('game.choices') }, tiles)
+    : h('ul', { class: `choices n${choices.length}${revealed}`, 'aria-label': t('game.choices') }, tiles);
 }
 
 /** Announces leaderboard changes through the aria-live region. */
@@ -320,12 +324,12 @@ export class BoardAnnouncer {
     const parts = [];
     const lead = model.leaderboard[0];
     if (lead && lead.score > 0 && (lead.user_id !== this.leader?.user_id || lead.score !== this.leader?.score)) {
-      parts.push(`${lead.display_name} leads with ${plural(lead.score, 'point')}.`);
+      parts.push(t('announce.leads', { name: lead.display_name, points: t('game.points', { n: lead.score }) }));
     }
     this.leader = lead ? { user_id: lead.user_id, score: lead.score } : null;
     if (this.userId && model.you?.rank) {
       if (this.myRank !== null && model.you.rank !== this.myRank) {
-        parts.push(`You are now ${ordinal(model.you.rank)} of ${model.players}.`);
+        parts.push(t('announce.nowRank', { rank: ordinal(model.you.rank), total: model.players }));
       }
       this.myRank = model.you.rank;
     }
@@ -334,8 +338,39 @@ export class BoardAnnouncer {
 }
 
 export function statusLine(model) {
-  if (model.status === 'lobby') return 'Waiting to start';
-  if (model.status === 'finished') return 'Final results';
+  if (model.status === 'lobby') return t('game.waiting');
+  if (model.status === 'finished') return t('game.final');
   if (model.questionIndex === null) return '';
-  return `Question ${model.questionIndex + 1} of ${model.questionCount}`;
+  return t('game.question', { n: model.questionIndex + 1, total: model.questionCount });
+}
+
+/**
+ * "Next question in 5…" after a reveal in an auto-advancing game. `startedAt` is the local
+ * time the reveal was seen; the server moves on 5 s after it.
+ */
+export class AdvanceCountdown {
+  constructor() {
+    this.el = h('p', { class: 'advance', 'data-testid': 'advance', 'aria-live': 'off' });
+    this.timer = null;
+    this.key = null;
+  }
+
+  run(key, startedAt, last) {
+    if (this.key === key) return this.el;
+    this.stop();
+    this.key = key;
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((startedAt + 5000 - Date.now()) / 1000));
+      this.el.textContent = t(last ? 'game.finalIn' : 'game.nextIn', { n: Math.max(1, left) });
+      if (left > 0) this.timer = setTimeout(tick, 250);
+    };
+    tick();
+    return this.el;
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.key = null;
+  }
 }

@@ -1,5 +1,5 @@
 //! The web client, compiled into the binary so a single file serves everything offline.
-//! `/` and the client's own routes (`/join/CODE`, `/host/CODE`, `/screen/CODE`) all get the
+//! `/` and the client's own routes (`/join`, `/join/CODE`, `/host/CODE`, `/screen/CODE`) all get the
 //! page; its scripts and styles come from `/assets/{name}`.
 
 use axum::extract::Path;
@@ -19,6 +19,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../web/app.js")),
     ("api.js", JS, include_str!("../../web/api.js")),
     ("dom.js", JS, include_str!("../../web/dom.js")),
+    ("i18n.js", JS, include_str!("../../web/i18n.js")),
+    ("banner.js", JS, include_str!("../../web/banner.js")),
     ("live.js", JS, include_str!("../../web/live.js")),
     ("tabs.js", JS, include_str!("../../web/tabs.js")),
     ("transport.js", JS, include_str!("../../web/transport.js")),

@@ -24,8 +24,10 @@ import {
  * @param {string} g.watcherToken  a token to read the leaderboard with
  * @param {(qi: number, prompt: string) => Promise<void>} [g.onQuestion]
  * @param {(qi: number) => Promise<void>} [g.onReveal]
+ * @param {'instant'|'at_reveal'} [g.feedback]  at_reveal: an answer shows "locked in", and
+ *   right or wrong only once the question closes
  */
-export async function playGame({ host, players, words, plan, code, watcherToken, onQuestion, onReveal }) {
+export async function playGame({ host, players, words, plan, code, watcherToken, onQuestion, onReveal, feedback = 'instant' }) {
   const meaning = new Map(words);
   const expectedPosts = players.map(() => 0);
   await host.getByRole('button', { name: 'Start game' }).click();
@@ -63,8 +65,16 @@ export async function playGame({ host, players, words, plan, code, watcherToken,
       } else {
         await choiceButton(page, target).click();
       }
-      // Immediate feedback from the answer's reply, before the question closes.
-      await waitText(page.getByTestId('feedback'), act === 'wrong' ? /Not quite/ : /Correct! \+\d+ points/);
+      if (feedback === 'instant') {
+        // Immediate feedback from the answer's reply, before the question closes.
+        await waitText(page.getByTestId('feedback'), act === 'wrong' ? /Not quite/ : /Correct! \+\d+ points/);
+      } else if (answered + 1 < players.length) {
+        // A fair game: locked in, and nothing on the page tells right from wrong yet. (The
+        // last answer closes the question at once: its page may go straight to the reveal.)
+        await waitText(page.getByTestId('feedback'), /Answer locked in/);
+        assert.equal(await page.locator('.choice.is-correct, .choice.is-wrong').count(), 0, 'no tile marked before the reveal');
+        assert.equal(await page.locator('.feedback.is-correct, .feedback.is-wrong').count(), 0, 'no verdict before the reveal');
+      }
       await assertLocked(page);
       expectedPosts[pi] += 1;
       if (seen) {
@@ -102,7 +112,14 @@ export async function playGame({ host, players, words, plan, code, watcherToken,
       const { page, name } = players[pi];
       await page.locator('[data-testid=stage][data-status=reveal]').waitFor();
       await waitText(page.locator('.choice.is-correct .choice-text'), new RegExp(`^${escapeRe(right)}$`));
-      if (!plan[qi][pi]) await waitText(page.getByTestId('feedback'), /no answer/);
+      const act = plan[qi][pi];
+      if (!act) await waitText(page.getByTestId('feedback'), /no answer/);
+      else await waitText(page.getByTestId('feedback'), act === 'wrong' ? /Not quite/ : /Correct! \+\d+ points/);
+      if (act === 'wrong') {
+        // A wrong answerer sees their own choice marked wrong, and the right one highlighted.
+        await page.locator('.choice.is-wrong.is-chosen').waitFor();
+        assert.equal(await page.locator('.choice.is-wrong.is-chosen .choice-mark').count(), 1, 'a cross on the wrong choice');
+      }
       // Own score and rank as the server has them.
       await waitText(page.getByTestId('my-score'), new RegExp(`^${scores.get(name)}$`));
       const rank = 1 + [...scores.values()].filter((s) => s > scores.get(name)).length;

@@ -1,7 +1,8 @@
-// A whole game through the UI: the host imports a word list and starts a session; three
-// players (each in their own browser context, on a phone-sized screen) join by the link,
-// answer by tap, keyboard and after a lost reply, and everyone sees the reveal, the scores
-// and the podium. Display names are hostile-looking HTML, shown as text.
+// A whole game through the UI: the host imports a word list and starts a session (answers
+// shown at the reveal, the form's default); three players (each in their own browser
+// context, on a phone-sized screen) join by the link, answer by tap, keyboard and after a
+// lost reply, and everyone sees the reveal, the scores, the podium and, for each player,
+// the words they missed. Display names are hostile-looking HTML, shown as text.
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import {
   launch,
   openPage,
   playerJoins,
+  waitLive,
   waitText,
 } from './helpers.mjs';
 
@@ -63,11 +65,13 @@ test('host and three players play a whole 3-question game through the UI', { tim
   }
   await waitText(players[0].page.getByTestId('player-count'), '3 players');
   for (const page of [host, ...players.map((p) => p.page)]) {
-    assert.equal(await page.locator('#main img, #main b').count(), 0, 'no markup from names');
+    assert.equal(await page.locator('#main img:not(.qr), #main b').count(), 0, 'no markup from names');
     assert.deepEqual(page.dialogs, [], 'no script from names ran');
   }
   for (const { page } of players) {
-    await waitText(page.getByTestId('connection'), /^live$/);
+    await waitLive(page, { transport: 'sse' });
+    // Words a player understands, no transport jargon.
+    await waitText(page.getByTestId('connection'), /^Connected$/);
     assert.ok(page.streamRequests.length >= 1, 'players stream events with EventSource');
     assert.equal(page.pollRequests.length, 0, 'and do not poll');
   }
@@ -79,6 +83,7 @@ test('host and three players play a whole 3-question game through the UI', { tim
     words: WORDS,
     code,
     watcherToken,
+    feedback: 'at_reveal',
     plan: [
       ['right', 'wrong', 'right'],
       ['right-retry', 'right', 'wrong'],
@@ -96,6 +101,16 @@ test('host and three players play a whole 3-question game through the UI', { tim
   }
   const boSaid = await players[1].page.evaluate(() => window.__announced);
   assert.ok(boSaid.some((s) => /You finished 3rd/.test(s)), `Bo hears the final place (${boSaid.join(' | ')})`);
+
+  // Each player's end screen lists the words they missed, with the right meaning.
+  const [anaPage, boPage, cyPage] = players.map((p) => p.page);
+  await waitText(anaPage.getByTestId('review'), 'You got every word right');
+  await boPage.locator('[data-testid=review] .review-item').nth(1).waitFor();
+  const boReview = await boPage.locator('[data-testid=review] .review-item').allTextContents();
+  assert.deepEqual(boReview.map((t) => t.replace(/You chose: .*|No answer$/, '')), ['benevolentkind and generous', 'obstinatestubborn']);
+  assert.match(boReview[1], /No answer$/, 'a skipped word says so');
+  await waitText(cyPage.locator('[data-testid=review] .review-item'), 'laconicusing very few words');
+  assert.equal(await cyPage.locator('[data-testid=review] .review-item').count(), 1);
 
   // Results: a table on the host's page and a CSV download, one row per player and question.
   await waitText(host.getByTestId('results-table'), 'Ana');

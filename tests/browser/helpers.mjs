@@ -5,9 +5,13 @@
 // Every wait is on the page's DOM or an HTTP answer, and bounded; nothing sleeps.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+let axeSource = null;
 
 export const BASE = process.env.QUIZCAST_URL;
 if (!BASE) throw new Error('QUIZCAST_URL is not set: run these tests through `cargo test --test browser`');
@@ -15,6 +19,7 @@ export const ARTIFACTS = process.env.QUIZCAST_ARTIFACTS || path.resolve('test-ar
 export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1920, height: 1080 };
 export const LAPTOP = { width: 1280, height: 800 };
+export const NARROW = { width: 320, height: 640 };
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -43,11 +48,13 @@ export function watchPage(page, label) {
   if (!page.watched) page.on('pageerror', (e) => page.errors.push(e));
   page.watched = true;
   page.answerPosts = [];
+  page.liveRequests = 0; // every request for events or a stream ticket
   page.streamRequests = [];
   page.pollRequests = [];
   page.credentialsInUrls = [];
   page.on('request', (r) => {
     const u = new URL(r.url());
+    if (/\/events(\/poll)?$|\/ticket$/.test(u.pathname)) page.liveRequests += 1;
     // Long-lived tokens never go in a URL: streams (EventSource cannot send headers) use a
     // stream ticket; polls send the token in a header.
     const streamRoute = u.pathname.endsWith('/events');
@@ -65,10 +72,16 @@ export function watchPage(page, label) {
  * A page in its own browser context (its own storage: its own user).
  * `clockSkewMs` shifts this page's Date (not its timers) to play a device with a wrong clock.
  */
-export async function openPage(browser, url, { viewport = PHONE, clockSkewMs = 0, label = '', setup = null } = {}) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads: true });
+export async function openPage(
+  browser,
+  url,
+  { viewport = PHONE, clockSkewMs = 0, label = '', setup = null, locale = 'en-GB', context: shared = null } = {},
+) {
+  // `context`: open the page in an existing context (same user and storage, e.g. the
+  // host's big screen in the host's browser).
+  const context = shared || (await browser.newContext({ viewport, deviceScaleFactor: 1, acceptDownloads: true, locale }));
   if (setup) await setup(context);
-  if (clockSkewMs) {
+  if (clockSkewMs && !shared) {
     await context.addInitScript((skew) => {
       const Real = Date;
       const realNow = Real.now.bind(Real);
@@ -85,7 +98,7 @@ export async function openPage(browser, url, { viewport = PHONE, clockSkewMs = 0
     }, clockSkewMs);
   }
   // Record everything the aria-live region says.
-  await context.addInitScript(() => {
+  if (!shared) await context.addInitScript(() => {
     window.__announced = [];
     document.addEventListener('DOMContentLoaded', () => {
       const region = document.getElementById('announcer');
@@ -98,6 +111,7 @@ export async function openPage(browser, url, { viewport = PHONE, clockSkewMs = 0
     });
   });
   const page = await context.newPage();
+  if (shared) await page.setViewportSize(viewport);
   page.setDefaultTimeout(15_000);
   page.dialogs = [];
   page.on('dialog', (d) => {
@@ -120,16 +134,56 @@ export async function waitText(locator, expected, timeout = 15_000) {
   }
 }
 
+/** The page's connection is up (the words it shows are checked elsewhere). */
+export async function waitLive(page, { transport = null, timeout = 15_000 } = {}) {
+  const sel = transport ? `#conn[data-state=live][data-transport=${transport}]` : '#conn[data-state=live]';
+  await page.locator(sel).waitFor({ timeout });
+}
+
+/**
+ * Runs axe-core on the page as it is now and fails on any violation of WCAG 2.x A/AA or
+ * axe's best practices (plus `label-content-name-mismatch`, experimental in axe).
+ */
+export async function assertAccessible(page, what) {
+  // Not `addScriptTag`: the page's CSP (no inline script) rightly refuses an injected
+  // <script>; the devtools protocol's evaluate is not subject to it.
+  if (!(await page.evaluate(() => Boolean(window.axe)))) {
+    axeSource ??= readFileSync(AXE, 'utf8');
+    await page.evaluate(`${axeSource}\n;void 0`);
+  }
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      rules: { 'label-content-name-mismatch': { enabled: true } },
+      resultTypes: ['violations'],
+    });
+    return r.violations.map((v) => ({
+      id: v.id,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ').slice(0, 200)}`),
+    }));
+  });
+  assert.deepEqual(result, [], `${what}: axe-core finds ${result.map((v) => v.id).join(', ')}\n${JSON.stringify(result, null, 2)}`);
+}
+
+/** What has the keyboard focus: its tag, and its text or test id. */
+export function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    return { tag: el?.tagName, text: (el?.textContent || '').trim(), testid: el?.dataset?.testid || null };
+  });
+}
+
 export function escapeRe(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export async function shoot(page, name, viewport) {
+export async function shoot(page, name, viewport, { fullPage = false } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   if (viewport) await page.setViewportSize(viewport);
   const size = page.viewportSize();
   const file = path.join(ARTIFACTS, `${name}-${size.width}x${size.height}.png`);
-  await page.screenshot({ path: file, animations: 'disabled' });
+  await page.screenshot({ path: file, animations: 'disabled', fullPage });
   return file;
 }
 
@@ -169,8 +223,11 @@ export async function serverScores(code, token, base = BASE) {
 
 // ---- UI steps ----------------------------------------------------------------------------------
 
-/** On the start page: sign in as host, import `words` as a quiz, start a session. */
-export async function hostCreatesGame(page, { title, words, choices = 4, name = 'Quizmaster' }) {
+/**
+ * On the start page: sign in as host, import `words` as a quiz, start a session.
+ * `feedback`: 'at_reveal' (the form's default) or 'instant' (one click away).
+ */
+export async function hostCreatesGame(page, { title, words, choices = 4, name = 'Quizmaster', feedback = 'at_reveal', autoAdvance = false }) {
   await page.getByTestId('host-name').fill(name);
   await page.getByRole('button', { name: 'Choose a quiz' }).click();
   await page.getByTestId('quiz-list').getByRole('radio').first().waitFor();
@@ -182,6 +239,9 @@ export async function hostCreatesGame(page, { title, words, choices = 4, name = 
   await waitText(page.getByRole('status'), `Created “${title}” with ${words.length} questions`);
   const radio = page.getByRole('radio', { name: title });
   assert.equal(await radio.isChecked(), true, 'the new quiz is selected');
+  assert.equal(await page.getByTestId('feedback-at_reveal').isChecked(), true, 'feedback at the reveal is the default');
+  if (feedback === 'instant') await page.getByRole('radio', { name: 'Instantly' }).check();
+  if (autoAdvance) await page.getByLabel('Advance automatically').check();
   await page.getByRole('button', { name: 'Start session' }).click();
   await page.waitForURL(/\/host\/[A-Z0-9]{6}/);
   const code = page.url().match(/\/host\/([A-Z0-9]{6})/)[1];
@@ -203,6 +263,8 @@ export async function playerJoins(
   else await page.getByRole('button', { name: 'Join game' }).click();
   await page.getByRole('heading', { name: 'You’re in!' }).waitFor();
   await waitText(page.locator('.me-name'), name);
+  // Focus moves to what joining brought.
+  assert.equal((await focused(page)).text, 'You’re in!', `${name}: focus on the heading after joining`);
   return page;
 }
 

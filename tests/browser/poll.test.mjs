@@ -1,7 +1,9 @@
 // The same whole game with the three transports a player can end up on: streaming
 // (EventSource) on a device whose clock is an hour fast, long-polling asked for with
 // `?transport=poll`, and streaming that keeps failing (the stream requests are blocked)
-// so the page falls back to long-polling by itself. One code path renders all three.
+// so the page falls back to long-polling by itself. One code path renders all three. The
+// host picks "instant" feedback (one click away from the default), so answers are marked
+// right or wrong at once; the page says "Connected" whatever the transport.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -15,6 +17,7 @@ import {
   launch,
   openPage,
   playerJoins,
+  waitLive,
   waitText,
 } from './helpers.mjs';
 
@@ -34,7 +37,7 @@ after(async () => {
 
 test('a whole game with one player on ?transport=poll and one whose streaming is blocked', { timeout: 120_000 }, async () => {
   const host = await openPage(browser, `${BASE}/`, { viewport: LAPTOP, label: 'host' });
-  const code = await hostCreatesGame(host, { title: 'Transports', words: WORDS, choices: 3 });
+  const code = await hostCreatesGame(host, { title: 'Transports', words: WORDS, choices: 3, feedback: 'instant' });
 
   const ana = await playerJoins(browser, code, 'Ana', { clockSkewMs: 3_600_000 });
   const bo = await playerJoins(browser, code, 'Bo', { query: '?transport=poll' });
@@ -43,10 +46,12 @@ test('a whole game with one player on ?transport=poll and one whose streaming is
   });
   await waitText(host.getByTestId('lobby-count'), '3 players');
 
-  await waitText(ana.getByTestId('connection'), /^live$/);
-  await waitText(bo.getByTestId('connection'), /^live · long-poll$/);
-  // Cy's stream fails while plain HTTP works: "reconnecting…", then long-polling.
-  await waitText(cy.getByTestId('connection'), /^live · long-poll$/, 30_000);
+  await waitLive(ana, { transport: 'sse' });
+  await waitLive(bo, { transport: 'poll' });
+  // No transport jargon for players: polling or streaming, the page says "Connected".
+  await waitText(bo.getByTestId('connection'), /^Connected$/);
+  // Cy's stream fails while plain HTTP works: reconnecting, then long-polling.
+  await waitLive(cy, { transport: 'poll', timeout: 30_000 });
   assert.ok(cy.streamRequests.length >= 3, `Cy tried to stream first (${cy.streamRequests.length} attempts)`);
   // Cy's lobby is up to date through the poll.
   await waitText(cy.getByTestId('player-count'), '3 players');
@@ -62,6 +67,7 @@ test('a whole game with one player on ?transport=poll and one whose streaming is
     words: WORDS,
     code,
     watcherToken: await guestToken('Referee'),
+    feedback: 'instant',
     plan: [
       ['right', 'right', 'wrong'],
       ['wrong', 'right', 'right'],
@@ -73,6 +79,7 @@ test('a whole game with one player on ?transport=poll and one whose streaming is
   assert.ok(bo.pollRequests.length >= 4, `Bo long-polled (${bo.pollRequests.length} polls)`);
   assert.ok(bo.pollRequests.slice(1).every((q) => /after=/.test(q)), 'each poll passes the previous cursor');
   assert.ok(ana.pollRequests.length === 0 && ana.streamRequests.length >= 1, 'Ana streamed');
-  await waitText(cy.getByTestId('connection'), /^live · long-poll$/);
+  await waitLive(cy, { transport: 'poll' });
+  await waitText(cy.getByTestId('connection'), /^Connected$/);
   assertNoPageErrors(host, ana, bo, cy);
 });

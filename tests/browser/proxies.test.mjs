@@ -61,7 +61,8 @@ after(async () => {
 /** Host (with a big screen in the same browser) and two players, all through `base`. */
 async function gameThrough(base, { playerQuery = ['', ''] } = {}) {
   const host = await openPage(browser, `${base}/`, { viewport: LAPTOP, label: 'host', setup: traceContext });
-  const code = await hostCreatesGame(host, { title: 'Through a proxy', words: WORDS, choices: 3 });
+  // Instant feedback: each answer's verdict comes back through the proxy at once.
+  const code = await hostCreatesGame(host, { title: 'Through a proxy', words: WORDS, choices: 3, feedback: 'instant' });
   const screen = watchPage(await host.context().newPage(), 'screen');
   await screen.goto(`${base}/screen/${code}`);
   const players = [];
@@ -165,7 +166,7 @@ test('a proxy that cuts responses silent for 5 s: streams resume, polls hold les
     console.log(`proxy=cut5s page=Cy holds=${holds().join(',')} reconnecting_share=${share.toFixed(3)}`);
     assert.ok(holds().includes(25_000), 'the first polls hold 25 s');
     assert.ok(share < 0.2, `Cy: "reconnecting…" for ${(share * 100).toFixed(1)} % of the time`);
-    await waitText(cy.getByTestId('connection'), /^live/);
+    await cy.locator('#conn[data-state=live]').waitFor();
     await cy.context().close();
   } finally {
     await proxy.stop();

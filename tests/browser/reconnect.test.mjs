@@ -1,8 +1,10 @@
-// A player's page survives its server going away: the test runs its own quizcast process,
-// kills it (SIGKILL: the stream just breaks) after the first question and stops it
-// gracefully (SIGTERM: the server ends the stream with a retry hint) in the middle of the
-// third. Each time the page says "reconnecting…", EventSource reconnects to the server
-// started again on the same port and database, and the game goes on with the right score.
+// A game survives its server going away, with the default configuration (no JWT_SECRET:
+// the signing key is kept in the database): the test runs its own quizcast process and
+// kills it (SIGKILL: streams just break) in the middle of a question, and later stops it
+// gracefully (SIGTERM: the server ends streams with a retry hint) during another. Each
+// time, the host's page, the big screen and the players' pages show a "connection lost"
+// banner, reconnect by themselves to the server started again on the same port and
+// database, and the game goes on with every score intact.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,13 +15,19 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   ARTIFACTS,
+  DESKTOP,
+  LAPTOP,
+  PHONE,
   api,
   assertNoPageErrors,
   choiceButton,
-  guestToken,
+  escapeRe,
   launch,
+  openPage,
   playerJoins,
   serverScores,
+  shoot,
+  waitLive,
   waitQuestion,
   waitText,
 } from './helpers.mjs';
@@ -37,6 +45,11 @@ function freePort() {
   });
 }
 
+function withoutSecret(env) {
+  const { JWT_SECRET: _, ...rest } = env;
+  return rest;
+}
+
 /** One quizcast process on a fixed port and database; start() again after stop(). */
 class Server {
   constructor(port, db) {
@@ -49,9 +62,9 @@ class Server {
 
   async start() {
     this.proc = spawn(BIN, ['--addr', `127.0.0.1:${this.port}`, '--database-url', `sqlite://${this.db}`], {
+      // The default configuration: no JWT_SECRET.
       env: {
-        ...process.env,
-        JWT_SECRET: 'browser-reconnect-test-secret-0123456789',
+        ...withoutSecret(process.env),
         GUEST_LOGINS_PER_MINUTE: '1000',
         RUST_LOG: 'info,sqlx=warn',
         LOG_FORMAT: 'json',
@@ -107,86 +120,102 @@ const QUESTIONS = [
   ['taciturn', ['chatty', 'reserved', 'cheerful', 'rude'], 1],
   ['ubiquitous', ['rare', 'huge', 'found everywhere', 'noisy'], 2],
 ];
+const RIGHT = new Map(QUESTIONS.map(([prompt, choices, c]) => [prompt, choices[c]]));
 
-test('a player page shows "reconnecting…" while the server is gone, then resumes with the right score', { timeout: 120_000 }, async () => {
+test('host, big screen and players ride out a killed server with every score intact', { timeout: 150_000 }, async () => {
   const base = server.base;
-  const hostToken = await guestToken('Host', base);
+  const hostAuth = await api('POST', '/api/v1/auth/guest', { base, body: { display_name: 'Host' } });
   const quiz = await api('POST', '/api/v1/quizzes', {
     base,
-    token: hostToken,
+    token: hostAuth.token,
     body: {
       title: 'Reconnect',
-      questions: QUESTIONS.map(([prompt, choices, correct]) => ({
-        prompt,
-        choices,
-        correct_choice: correct,
-        time_limit_ms: 60_000,
-      })),
+      questions: QUESTIONS.map(([prompt, choices, correct]) => ({ prompt, choices, correct_choice: correct, time_limit_ms: 60_000 })),
     },
   });
-  const { session_id: code } = await api('POST', '/api/v1/sessions', { base, token: hostToken, body: { quiz_id: quiz.quiz_id } });
-  const host = (action) => api('POST', `/api/v1/sessions/${code}/${action}`, { base, token: hostToken });
-  const scoreOnServer = async () => (await serverScores(code, hostToken, base)).get('Rita');
+  const { session_id: code } = await api('POST', '/api/v1/sessions', { base, token: hostAuth.token, body: { quiz_id: quiz.quiz_id } });
 
-  const page = await playerJoins(browser, code, 'Rita', { base });
-  const badge = page.getByTestId('connection');
-  await waitText(badge, /^live$/);
+  // The host's browser: the host page and the big screen, as if it had started the game.
+  const host = await openPage(browser, `${base}/host/${code}`, {
+    viewport: LAPTOP,
+    label: 'host',
+    setup: (context) =>
+      context.addInitScript(([key, auth]) => localStorage.setItem(key, JSON.stringify(auth)), [`quizcast.hosted.${code}`, { ...hostAuth, settings: {} }]),
+  });
+  const screen = await openPage(browser, `${base}/screen/${code}`, { viewport: DESKTOP, label: 'screen', context: host.context() });
+  const rita = await playerJoins(browser, code, 'Rita', { base });
+  const sam = await playerJoins(browser, code, 'Sam', { base });
+  const pages = [host, screen, rita, sam];
+  await waitText(host.getByTestId('lobby-count'), '2 players');
+  for (const p of pages) await waitLive(p);
 
-  // Q1, answered right; the only player answered, so it closes by itself.
-  await host('start');
-  await waitQuestion(page, 'sanguine');
-  await choiceButton(page, 'optimistic').click();
-  await waitText(page.getByTestId('feedback'), /Correct! \+\d+ points/);
-  await page.locator('[data-testid=stage][data-status=reveal]').waitFor();
-  const s1 = await scoreOnServer();
-  assert.ok(s1 > 100);
-  await waitText(page.getByTestId('my-score'), new RegExp(`^${s1}$`));
+  const scores = () => serverScores(code, hostAuth.token, base);
+  /** Every page shows the server's scores: the players their own, the host and screen the board. */
+  async function pagesShow(expected) {
+    for (const [page, name] of [[rita, 'Rita'], [sam, 'Sam']]) {
+      await waitText(page.getByTestId('my-score'), new RegExp(`^${expected.get(name)}$`));
+    }
+    const [top] = [...expected.entries()].sort((a, b) => b[1] - a[1]);
+    for (const page of [host, screen]) {
+      await waitText(page.locator('[data-testid=leaderboard] .board-row').first(), new RegExp(`${escapeRe(top[0])}\\s*${top[1]}`));
+    }
+  }
+  const answer = async (page, prompt) => {
+    await waitQuestion(page, prompt);
+    await choiceButton(page, RIGHT.get(prompt)).click();
+    await waitText(page.getByTestId('feedback'), /Correct! \+\d+ points/);
+  };
+  /** The server dies (`signal`) and comes back; every page says so, then recovers. */
+  async function outage(signal, name) {
+    const before = rita.streamRequests.length;
+    await server.stop(signal);
+    for (const p of pages) await waitText(p.getByTestId('connection-banner'), 'Connection lost', 20_000);
+    await shoot(rita, `player-${name}`, PHONE);
+    await shoot(host, `host-${name}`, LAPTOP);
+    await server.start();
+    for (const p of pages) {
+      await waitLive(p, { timeout: 30_000 });
+      await p.locator('#conn-banner:empty').waitFor({ state: 'attached' });
+    }
+    assert.ok(rita.streamRequests.length > before, 'the page opened a new stream');
+  }
 
-  // The server dies.
-  await server.stop('SIGKILL');
-  await waitText(badge, /^reconnecting…$/);
-  await page.locator('#conn[data-state=reconnecting]').waitFor();
-  await server.start();
-  // EventSource reconnects by itself, on the stream (not the long-poll fallback).
-  await waitText(badge, /^live$/, 30_000);
-  assert.equal(page.pollRequests.length, 0, 'streaming came back: no switch to long-polling');
-  await waitText(page.getByTestId('my-score'), new RegExp(`^${s1}$`));
-  await page.locator('[data-testid=stage][data-status=reveal]').waitFor();
+  // Q1: both right; the last answer closes it.
+  await host.getByRole('button', { name: 'Start game' }).click();
+  await answer(rita, 'sanguine');
+  await answer(sam, 'sanguine');
+  for (const p of pages) await p.locator('[data-testid=stage][data-status=reveal]').waitFor();
+  await pagesShow(await scores());
 
-  // Q2 arrives live on the resumed stream.
-  await host('next');
-  await waitQuestion(page, 'taciturn');
-  await choiceButton(page, 'reserved').click();
-  await waitText(page.getByTestId('feedback'), /Correct! \+\d+ points/);
-  await page.locator('[data-testid=stage][data-status=reveal]').waitFor();
-  const s2 = await scoreOnServer();
-  assert.ok(s2 > s1);
-  await waitText(page.getByTestId('my-score'), new RegExp(`^${s2}$`));
-  await waitText(page.getByTestId('my-streak'), /^2$/);
-
-  // Q3 opens; the server shuts down gracefully while it is open, and comes back.
-  await host('next');
-  await waitQuestion(page, 'ubiquitous');
-  const streamsBefore = page.streamRequests.length;
-  await server.stop('SIGTERM');
-  await waitText(badge, /^reconnecting…$/);
-  await server.start();
-  await waitText(badge, /^live$/, 30_000);
-  assert.ok(page.streamRequests.length > streamsBefore, 'the page opened a new stream');
-  // Still the same open question, still answerable, countdown still running.
-  await page.locator('[data-testid=stage][data-status=question]').waitFor();
-  const secs = Number(await page.locator('.countdown-secs').textContent());
+  // Q2 opens; Rita answers; the server is killed mid-question and started again.
+  await host.getByRole('button', { name: 'Next question' }).click();
+  await answer(rita, 'taciturn');
+  const midQuestion = await scores();
+  await outage('SIGKILL', 'server-killed');
+  // Nobody was signed out, the question is still open, the scores are intact.
+  for (const p of pages) await p.locator('[data-testid=stage][data-status=question]').waitFor();
+  assert.deepEqual(await scores(), midQuestion, 'scores survive the restart');
+  await waitText(rita.getByTestId('feedback'), /Correct! \+\d+ points/);
+  const secs = Number(await sam.locator('.countdown-secs').textContent());
   assert.ok(secs > 0 && secs <= 60, `countdown after the restart: ${secs}`);
-  await choiceButton(page, 'found everywhere').click();
-  await waitText(page.getByTestId('feedback'), /Correct! \+\d+ points/);
-  await page.locator('[data-testid=stage][data-status=reveal]').waitFor();
-  const s3 = await scoreOnServer();
-  assert.ok(s3 > s2);
-  await waitText(page.getByTestId('my-score'), new RegExp(`^${s3}$`));
-  await waitText(page.getByTestId('my-streak'), /^3$/);
+  await answer(sam, 'taciturn');
+  for (const p of pages) await p.locator('[data-testid=stage][data-status=reveal]').waitFor();
+  await pagesShow(await scores());
+  await waitText(rita.getByTestId('my-streak'), /^2$/);
 
-  await host('next');
-  await page.locator('[data-testid=stage][data-status=finished]').waitFor();
-  await waitText(page.getByTestId('final-place'), `You finished 1st of 1 with ${s3} points`);
-  assertNoPageErrors(page);
+  // Q3: a graceful stop during the question, and back.
+  await host.getByRole('button', { name: 'Next question' }).click();
+  await waitQuestion(sam, 'ubiquitous');
+  await outage('SIGTERM', 'server-stopped');
+  await answer(rita, 'ubiquitous');
+  await answer(sam, 'ubiquitous');
+  for (const p of pages) await p.locator('[data-testid=stage][data-status=reveal]').waitFor();
+  const final = await scores();
+  await pagesShow(final);
+
+  await host.getByRole('button', { name: 'Show final results' }).click();
+  for (const p of pages) await p.locator('[data-testid=stage][data-status=finished]').waitFor();
+  await waitText(rita.getByTestId('final-place'), `with ${final.get('Rita')} points`);
+  await waitText(sam.getByTestId('final-place'), `with ${final.get('Sam')} points`);
+  assertNoPageErrors(...pages);
 });
