@@ -251,7 +251,12 @@ class PlayerGame {
     a.result = result;
     this.saveAnswers();
     const m = this.model;
-    m.you = { ...(m.you || { joined: true }), score: result.score, rank: result.rank, streak: result.streak };
+    // At the reveal (`correct: null`) the reply's standing is the last reveal's: the
+    // question may already have closed (this answer was the last) and its `score` event,
+    // newer than this reply, arrived first.
+    if (result.correct !== null && result.correct !== undefined) {
+      m.you = { ...(m.you || { joined: true }), score: result.score, rank: result.rank, streak: result.streak };
+    }
     this.renderMe();
     this.renderStage(true);
     if (result.correct === null || result.correct === undefined) announce(t('player.announceLocked'));

@@ -184,7 +184,8 @@ test('a game that is gone, or a sign-in that is refused, stops the page with wha
   const rita = await playerJoins(browser, code, 'Rita', { query: '?transport=poll' });
   await waitLive(rita);
   await rita.context().setOffline(true);
-  await waitText(rita.getByTestId('connection-banner'), /Connection lost|You are offline/);
+  // A poll held when the network went can take its whole hold (25 s) to fail.
+  await waitText(rita.getByTestId('connection-banner'), /Connection lost|You are offline/, 35_000);
   await shoot(rita, 'player-connection-lost', PHONE);
   await assertAccessible(rita, 'a player’s page with the connection lost');
   // Back online, the server now refuses her sign-in: the page stops and asks for her name.
