@@ -13,6 +13,10 @@
 //! while an `at_reveal` question is open), `P:{C}:presence` and `P:{C}:lease`;
 //! `P:sessions` set of live codes. The meta hash also holds `feedback`, `locked` and
 //! `fseq` (the board version frozen with `fboard`).
+//!
+//! Files: `model` (what Redis holds, as Rust reads it), `viewer` (one viewer's read),
+//! `commands` (answers and phase commands), `reports` (whole-session reads: scores, counts,
+//! results); this one the `LiveState` impl and the keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,7 +43,9 @@ use crate::domain::unique_names::name_key;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
 
+mod commands;
 mod model;
+mod reports;
 mod viewer;
 use model::{
     AnswerJson, Info, PlayerJson, answer_outcome, decode, parse_log, parse_page, status_of, text,
@@ -505,125 +511,7 @@ impl LiveState for RedisLive {
         input: AnswerInput,
         now: Millis,
     ) -> Result<AnswerOutcome, LiveError> {
-        let info = self.info(code).await?;
-        let Some(q) = info.quiz.question_by_id(input.question_id) else {
-            return Err(LiveError::NotOpen(
-                "question_id is not a question of this session",
-            ));
-        };
-        let user = input.user_id.as_str();
-        for _ in 0..3 {
-            let r = self.viewer(code, user, false, true, 0).await?;
-            let Some(player) = r.player.as_ref().filter(|p| !p.l) else {
-                return Err(LiveError::NotPlayer);
-            };
-            let first = if r.phase.question_index == Some(q.index) {
-                r.now_answer.clone()
-            } else {
-                let raw: Option<String> = self
-                    .client
-                    .hget(self.key(code, "answers"), format!("{}:{user}", q.index))
-                    .await
-                    .map_err(unavailable)?;
-                raw.map(|raw| decode::<AnswerJson>(&raw)).transpose()?
-            };
-            if let Some(first) = first {
-                return Ok(answer_outcome(first, &input.nonce));
-            }
-            if !r.phase.accepts(q.index, now) {
-                return Err(LiveError::NotOpen("the question is not open"));
-            }
-            if input.choice < 0 || input.choice as usize >= q.choices.len() {
-                return Err(LiveError::InvalidChoice);
-            }
-            let opened_at = r.phase.opened_at.unwrap_or(now);
-            let t = (now - opened_at).max(0) as u64;
-            let scored = score_answer(
-                player.streak(),
-                q.index,
-                input.choice as u32,
-                q.correct_choice,
-                t,
-            );
-            let record = AnswerJson {
-                index: q.index,
-                choice: input.choice as u32,
-                nonce: input.nonce.clone(),
-                answer_ms: t,
-                accepted_at: now,
-                seq: 0,
-                correct: Some(scored.correct),
-                points: Some(scored.awarded_points),
-                result: AnswerResult {
-                    question_id: q.id,
-                    correct: Some(scored.correct),
-                    awarded_points: Some(scored.awarded_points),
-                    score: 0,
-                    rank: 0,
-                    streak: scored.streak.count,
-                    version: 0,
-                },
-            };
-            let snapshot = Score {
-                question_id: Some(q.id),
-                correct: Some(scored.correct),
-                awarded_points: scored.awarded_points,
-                score: 0,
-                rank: 0,
-                streak: scored.streak.count,
-            };
-            let keys = ["meta", "phase", "players", "board", "answers", "counts"]
-                .iter()
-                .map(|p| self.key(code, p))
-                .chain([self.key(code, &format!("score:{user}"))])
-                .chain(["fboard", "fplayers"].map(|p| self.key(code, p)))
-                .collect::<Vec<_>>();
-            let args = vec![
-                user.to_owned(),
-                q.index.to_string(),
-                input.choice.to_string(),
-                now.to_string(),
-                serde_json::to_string(&record).unwrap_or_default(),
-                scored.awarded_points.to_string(),
-                scored.streak.count.to_string(),
-                scored.streak.last_index.map_or(-1, i64::from).to_string(),
-                player.c.to_string(),
-                player.x.to_string(),
-                opened_at.to_string(),
-                serde_json::to_string(&snapshot).unwrap_or_default(),
-            ];
-            let reply: Value = timed(
-                "answer",
-                self.scripts
-                    .answer
-                    .evalsha_with_reload(&self.client, keys, args),
-            )
-            .await
-            .map_err(unavailable)?;
-            let items = reply.clone().into_array();
-            match status_of(&reply).as_str() {
-                "OK" => {
-                    let stored: AnswerJson = decode(&text(&items[1]).unwrap_or_default())?;
-                    let answered = items[2].as_i64().unwrap_or(0);
-                    let players = items[3].as_i64().unwrap_or(0);
-                    return Ok(AnswerOutcome::Accepted {
-                        result: stored.result,
-                        index: q.index,
-                        all_answered: answered >= players,
-                    });
-                }
-                "EXISTING" => {
-                    let first: AnswerJson = decode(&text(&items[1]).unwrap_or_default())?;
-                    return Ok(answer_outcome(first, &input.nonce));
-                }
-                "NOTPLAYER" => return Err(LiveError::NotPlayer),
-                "NOTOPEN" => return Err(LiveError::NotOpen("the question is not open")),
-                _ => continue,
-            }
-        }
-        Err(LiveError::Unavailable(
-            "the answer raced with a change; retry".into(),
-        ))
+        self.write_answer(code, input, now).await
     }
 
     async fn apply(
@@ -632,72 +520,7 @@ impl LiveState for RedisLive {
         cmd: Command,
         now: Millis,
     ) -> Result<Applied, LiveError> {
-        let info = self.info(code).await?;
-        let plan = QuizPlan(
-            &info.quiz,
-            info.auto_advance.then_some(self.auto_advance_ms),
-        );
-        for _ in 0..5 {
-            let (raw, phase) = self.phase(code).await?;
-            let (next, steps) = phase.apply(cmd, now, &plan)?;
-            if steps.is_empty() {
-                return Ok(Applied {
-                    phase: next,
-                    entries: Vec::new(),
-                });
-            }
-            let mut args = vec![raw, serde_json::to_string(&next).unwrap_or_default()];
-            for step in steps {
-                match step {
-                    Step::Opened { index } => {
-                        let q = &info.quiz.questions[index as usize];
-                        let payload = opened_event(q, next.closes_at.unwrap_or(now));
-                        args.push(EventKind::QuestionOpened.name().into());
-                        args.push(serde_json::to_string(&payload).unwrap_or_default());
-                    }
-                    Step::Closed { index } => {
-                        let q = &info.quiz.questions[index as usize];
-                        args.push(EventKind::QuestionClosed.name().into());
-                        args.push(format!(
-                            "{}|{}|{}|{index}",
-                            q.id,
-                            q.correct_choice,
-                            q.choices.len()
-                        ));
-                    }
-                    Step::Finished => {
-                        // The real final standings, whatever views showed until now.
-                        let board = self.page(code, 0, TOP, true).await?;
-                        args.push(EventKind::SessionFinished.name().into());
-                        args.push(serde_json::to_string(&board).unwrap_or_default());
-                    }
-                }
-            }
-            let keys = [
-                "meta", "phase", "log", "counts", "board", "players", "fboard", "fplayers",
-            ]
-            .map(|p| self.key(code, p));
-            let reply: Value = timed(
-                "apply",
-                self.scripts
-                    .apply
-                    .evalsha_with_reload(&self.client, keys.to_vec(), args),
-            )
-            .await
-            .map_err(unavailable)?;
-            if status_of(&reply) != "OK" {
-                continue;
-            }
-            let items: Vec<String> = reply.into_array().iter().skip(1).filter_map(text).collect();
-            let entries = parse_log(info.epoch, &items);
-            return Ok(Applied {
-                phase: next,
-                entries,
-            });
-        }
-        Err(LiveError::Unavailable(
-            "the session kept changing; retry".into(),
-        ))
+        self.write_phase(code, cmd, now).await
     }
 
     async fn leaderboard(
@@ -716,47 +539,7 @@ impl LiveState for RedisLive {
     }
 
     async fn scores(&self, code: SessionCode) -> Result<Vec<(UserId, Score)>, LiveError> {
-        let info = self.info(code).await?;
-        let (phase, players, answers, answer_users) = self.all(code).await?;
-        let mut board = Board::default();
-        for (user, p) in players.iter().filter(|(_, p)| !p.l) {
-            board.set(
-                user,
-                Position {
-                    score: p.s,
-                    reached: p.r,
-                },
-            );
-        }
-        let by_key: HashMap<(u32, &str), &AnswerJson> = answers
-            .iter()
-            .zip(&answer_users)
-            .map(|(a, u)| ((a.index, u.as_str()), a))
-            .collect();
-        let mut out = Vec::with_capacity(board.len());
-        for (user, p) in players.iter().filter(|(_, p)| !p.l) {
-            let answer_at = |i: u32| by_key.get(&(i, user.as_str())).copied();
-            let open = phase.question_index.and_then(answer_at);
-            let prev = phase
-                .question_index
-                .and_then(|i| i.checked_sub(1))
-                .and_then(answer_at);
-            let r = ViewerRead {
-                phase: phase.clone(),
-                player: Some(p.clone()),
-                rank: board.rank_of_score(p.s),
-                now_answer: open.cloned(),
-                prev_answer: prev.cloned(),
-                top: None,
-                logseq: 0,
-                locked: false,
-                counts: None,
-            };
-            if let Some(score) = Self::snapshot(&info, &r) {
-                out.push((user.clone(), score));
-            }
-        }
-        Ok(out)
+        self.read_scores(code).await
     }
 
     async fn log_since(&self, code: SessionCode, after: u64) -> Result<Replay, LiveError> {
@@ -774,88 +557,11 @@ impl LiveState for RedisLive {
     }
 
     async fn open_counts(&self, code: SessionCode) -> Result<Option<AnswerCounts>, LiveError> {
-        let info = self.info(code).await?;
-        let (_, phase) = self.phase(code).await?;
-        let Some(index) = phase
-            .question_index
-            .filter(|_| phase.status == Status::Question)
-        else {
-            return Ok(None);
-        };
-        let q = &info.quiz.questions[index as usize];
-        let v = self
-            .read(
-                code,
-                vec![
-                    "counts".into(),
-                    index.to_string(),
-                    q.choices.len().to_string(),
-                ],
-            )
-            .await?;
-        let n = |v: &Value| v.as_i64().unwrap_or(0) as u32;
-        let counts: Vec<u32> = v
-            .first()
-            .map(|c| c.clone().into_array().iter().map(n).collect())
-            .unwrap_or_default();
-        Ok(Some(AnswerCounts {
-            question_id: q.id,
-            answer_counts: counts,
-            answered: v.get(1).map_or(0, n),
-            players: v.get(2).map_or(0, n),
-        }))
+        self.read_open_counts(code).await
     }
 
     async fn results(&self, code: SessionCode) -> Result<SessionResults, LiveError> {
-        let info = self.info(code).await?;
-        let (phase, players, answers, answer_users) = self.all(code).await?;
-        let finished_at = phase.finished_at.ok_or(LiveError::NotFinished)?;
-        // A player the host removed is gone from the record too.
-        let players: Vec<(String, PlayerJson)> =
-            players.into_iter().filter(|(_, p)| !p.k).collect();
-        let standings = super::standings(players.iter().map(|(user, p)| {
-            let position = Position {
-                score: p.s,
-                reached: p.r,
-            };
-            (user.as_str(), p.n.as_str(), position)
-        }));
-        let names: HashMap<&str, &str> = players
-            .iter()
-            .map(|(u, p)| (u.as_str(), p.n.as_str()))
-            .collect();
-        let name = |u: &str| names.get(u).map(|n| (*n).to_owned()).unwrap_or_default();
-        let mut rows: Vec<(&AnswerJson, &String)> = answers
-            .iter()
-            .zip(&answer_users)
-            .filter(|(_, u)| names.contains_key(u.as_str()))
-            .collect();
-        rows.sort_by_key(|(a, _)| (a.index, a.seq));
-        let answers = rows
-            .into_iter()
-            .map(|(a, u)| AnswerRow {
-                user_id: u.clone(),
-                display_name: name(u),
-                question_id: a.result.question_id,
-                index: a.index,
-                choice: a.choice,
-                correct: a.outcome().correct,
-                awarded_points: a.outcome().awarded_points,
-                answer_ms: a.answer_ms,
-            })
-            .collect();
-        Ok(SessionResults {
-            code,
-            quiz_id: info.quiz.id,
-            quiz_title: info.quiz.title.clone(),
-            host_id: info.host_id,
-            finished_at,
-            question_count: info.quiz.question_count(),
-            last_index: phase.question_index,
-            standings,
-            answers,
-            questions: info.quiz.questions.clone(),
-        })
+        self.read_results(code).await
     }
 
     async fn names(&self, code: SessionCode, users: &[UserId]) -> Result<Vec<String>, LiveError> {
