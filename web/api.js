@@ -2,6 +2,7 @@
 // problem+json errors, and the offset between this device's clock and the server's.
 
 const AUTH_KEY = 'quizcast.auth';
+const WATCH_PREFIX = 'quizcast.watch.';
 const HOSTED_PREFIX = 'quizcast.hosted.';
 
 export class ApiError extends Error {
@@ -89,6 +90,39 @@ export function clearAuth() {
 /** The identity that hosts `code`, kept in localStorage so the host can reopen the page. */
 export function hostedAuth(code) {
   return fresh(readJson(localStorage, HOSTED_PREFIX + code));
+}
+
+/**
+ * A big-screen link's token (`/screen/CODE#watch=…`, from the host's page): it watches this
+ * session as the host's own screen does and changes nothing. Kept in localStorage, so the
+ * projector's browser can reopen the page, and taken out of the address bar.
+ */
+export function watchAuth(code) {
+  const key = WATCH_PREFIX + code;
+  const found = /(?:^#|&)watch=([^&]+)/.exec(globalThis.location?.hash || '');
+  if (found) {
+    const token = decodeURIComponent(found[1]);
+    try {
+      localStorage.setItem(key, JSON.stringify({ token, expires_at: tokenExpiry(token) }));
+    } catch {
+      /* storage disabled: this load still works */
+      return { token };
+    } finally {
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+  }
+  return fresh(readJson(localStorage, key));
+}
+
+/** A JWT's `exp` as an ISO date, or null; not a check of the token. */
+function tokenExpiry(token) {
+  try {
+    const part = String(token).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const exp = JSON.parse(atob(part)).exp;
+    return Number.isFinite(exp) ? new Date(exp * 1000).toISOString() : null;
+  } catch {
+    return null;
+  }
 }
 
 export function rememberHosted(code, auth, settings = {}) {

@@ -132,6 +132,9 @@ class HostGame {
     this.presence = h('p', { class: 'presence', 'data-testid': 'presence' });
     this.title = h('p', { class: 'kicker host-title' });
     this.reach = h('div', { class: 'reach-slot' });
+    this.screenLinkBtn = h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'screen-link-other' }, t('hostv.screenElsewhere'));
+    this.screenLinkBtn.addEventListener('click', () => this.screenLink());
+    this.screenLinkSlot = h('div', { class: 'screen-link-slot' });
     this.controls = h('section', { class: 'card controls', 'aria-label': t('hostv.controls') },
       this.counts,
       h('div', { class: 'control-buttons' }, this.primary, this.endBtn),
@@ -146,7 +149,9 @@ class HostGame {
             h('a', { href: this.joinUrl, class: 'join-link', 'data-testid': 'join-link', target: '_blank', rel: 'noopener' },
               this.joinUrl.replace(/^https?:\/\//, ''))),
           h('p', { class: 'join-actions' }, copy,
-            h('a', { class: 'btn btn-ghost btn-small', href: pageUrl(`/screen/${this.code}`), target: '_blank', rel: 'noopener', 'data-testid': 'screen-link' }, t('hostv.openScreen'))),
+            h('a', { class: 'btn btn-ghost btn-small', href: pageUrl(`/screen/${this.code}`), target: '_blank', rel: 'noopener', 'data-testid': 'screen-link' }, t('hostv.openScreen')),
+            this.screenLinkBtn),
+          this.screenLinkSlot,
           this.reach),
         h('div', { class: 'code-box' },
           h('span', { class: 'code-label' }, t('hostv.code')),
@@ -297,8 +302,8 @@ class HostGame {
     this.lockNote.classList.toggle('is-locked', m.locked);
     this.counts.textContent = t('game.players', { n: m.players });
     this.presence.textContent = m.online !== null ? t('hostv.online', { online: Math.min(m.online, m.players), total: m.players }) : '';
-    if (m.status === 'reveal' && m.autoAdvance && m.revealedAt) {
-      fill(this.advanceSlot, this.advance.run(m.question?.question_id, m.revealedAt, m.isLastQuestion));
+    if (m.status === 'reveal' && m.autoAdvance && m.advanceAt) {
+      fill(this.advanceSlot, this.advance.run(m.question?.question_id, m.advanceAt, m.isLastQuestion));
     } else {
       this.advance.stop();
       this.advanceSlot.replaceChildren();
@@ -333,8 +338,10 @@ class HostGame {
           this.confirming = id;
           this.renderPeople();
         });
-        return h('li', { class: 'person', 'data-user': id },
-          h('span', { class: nameClass('person-name', name), title: name }, name), remove);
+        const online = m.onlineIds?.has(id);
+        const state = m.onlineIds ? h('span', { class: `dot ${online ? 'on' : 'off'}` }, h('span', { class: 'sr-only' }, t(online ? 'hostv.isOnline' : 'hostv.isOffline'))) : null;
+        return h('li', { class: 'person', 'data-user': id, 'data-online': m.onlineIds ? String(Boolean(online)) : null },
+          state, h('span', { class: nameClass('person-name', name), title: name }, name), remove);
       })),
     names.length > 200 ? h('p', { class: 'muted' }, t('hostv.more', { n: names.length - 200 })) : null);
   }
@@ -347,7 +354,7 @@ class HostGame {
     this.title.textContent = m.quizTitle;
     setTitle(`${t('game.hostTitle', { code: this.code })}${m.quizTitle ? ` · ${m.quizTitle}` : ''}`);
     this.renderControls();
-    if (kind === 'session_state' && !this.rosterLoaded) this.loadRoster();
+    if ((kind === 'session_state' && !this.rosterLoaded) || kind === 'presence') this.loadRoster();
     if (this.confirming === null || !m.roster.has(this.confirming)) {
       this.confirming = null;
       if (kind !== 'answers') this.renderPeople();
@@ -355,7 +362,7 @@ class HostGame {
     fill(this.board, leaderboardList(m.leaderboard));
     if (kind === 'leaderboard' || kind === 'question_closed' || kind === 'session_finished') this.announcer.update(m);
     const key = [m.status, m.question?.question_id, m.reveal?.correct_choice, m.reveal?.answer_counts?.join(','),
-      m.status === 'question' ? m.counts?.answer_counts?.join(',') : '',
+      m.status === 'question' ? `${m.counts?.answered}/${m.counts?.players}` : '',
       m.status === 'lobby' ? [...m.roster.values()].join('\u0000') + m.players : '',
       m.status === 'finished' ? JSON.stringify(m.final) : ''].join('|');
     if (key === this.stageKey) return;
@@ -375,15 +382,59 @@ class HostGame {
     }
   }
 
-  /** Who is already in: every player is on the leaderboard (0 points before the start). */
+  /** Who is in and who is online (the first 100, best first), read again after each
+   * `presence` event, at most every 2 s. */
   async loadRoster() {
     this.rosterLoaded = true;
+    if (this.rosterPending) {
+      this.rosterAgain = true;
+      return;
+    }
+    this.rosterPending = true;
     try {
-      await this.model.loadRoster(this.code, this.auth.token);
+      const r = await request('GET', sessionPath(this.code, '/players?limit=100'), { token: this.auth.token });
+      const online = new Set();
+      for (const e of r.entries || []) {
+        if (!this.model.roster.has(e.user_id) && !this.model.left.has(e.user_id)) this.model.roster.set(e.user_id, e.display_name);
+        if (e.online) online.add(e.user_id);
+      }
+      this.model.onlineIds = online;
       this.stageKey = null;
       this.render('roster');
     } catch {
       this.rosterLoaded = false;
+    } finally {
+      setTimeout(() => {
+        this.rosterPending = false;
+        if (this.rosterAgain && !this.stopped) {
+          this.rosterAgain = false;
+          this.loadRoster();
+        }
+      }, 2000);
+    }
+  }
+
+  /** A big-screen link for another device: it watches as this page does and changes nothing. */
+  async screenLink() {
+    this.screenLinkBtn.disabled = true;
+    try {
+      const link = await request('POST', sessionPath(this.code, '/screen'), { token: this.auth.token });
+      const field = h('input', { type: 'text', readonly: '', class: 'screen-link-url', value: link.url, 'data-testid': 'screen-link-url', 'aria-label': t('hostv.screenElsewhere') });
+      fill(this.screenLinkSlot, h('div', { class: 'screen-link-box', role: 'note' },
+        h('p', null, t('hostv.screenElsewhereNote')), field));
+      field.focus();
+      field.select();
+      try {
+        await navigator.clipboard.writeText(link.url);
+        this.screenLinkBtn.textContent = t('hostv.copied');
+        setTimeout(() => (this.screenLinkBtn.textContent = t('hostv.screenElsewhere')), 2000);
+      } catch {
+        /* the field shows the link, selected */
+      }
+    } catch (e) {
+      fill(this.screenLinkSlot, h('p', { class: 'error', role: 'alert' }, e.message || t('error.retrying')));
+    } finally {
+      this.screenLinkBtn.disabled = false;
     }
   }
 
@@ -413,7 +464,9 @@ class HostGame {
         h('p', { class: 'kicker' }, statusLine(m)),
         open ? this.countdown.el : h('p', { class: 'pill reveal-pill' }, t('game.revealed'))),
       h('h1', { id: 'stage-h', class: 'prompt', 'data-testid': 'prompt' }, q.prompt),
-      choiceTiles(q.choices, { reveal: open ? liveCounts(m.counts, q) : r }),
+      // While open, only how many answered: counts per choice on a projected laptop would
+      // tell the room the favourite before the reveal.
+      choiceTiles(q.choices, { reveal: open ? null : r }),
       open
         ? (m.counts && m.counts.question_id === q.question_id
             ? h('p', { class: 'answered', 'data-testid': 'answered-live' },
@@ -465,12 +518,6 @@ class HostGame {
       fill(table, h('p', { class: 'form-error' }, e.message));
     }
   }
-}
-
-/** Live counts as tiles: numbers per choice, no correct answer marked yet. */
-function liveCounts(counts, q) {
-  if (!counts || counts.question_id !== q.question_id) return null;
-  return { correct_choice: null, answer_counts: counts.answer_counts };
 }
 
 function resultsTable(r) {

@@ -443,8 +443,8 @@ class PlayerGame {
     } else {
       this.countdown.stop();
     }
-    const advance = !open && m.autoAdvance && m.revealedAt
-      ? this.advance.run(q.question_id, m.revealedAt, m.isLastQuestion)
+    const advance = !open && m.autoAdvance && m.advanceAt
+      ? this.advance.run(q.question_id, m.advanceAt, m.isLastQuestion)
       : null;
     fill(this.stage,
       h('div', { class: 'q-head' },

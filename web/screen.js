@@ -1,10 +1,11 @@
 // The big-screen view (/screen/CODE) for a projector: how to join (address, QR code, code),
 // the question with its countdown and how many have answered, the reveal, and the
 // leaderboard, in type readable from the back of the room. It only watches: it never joins
-// the game. Opened from the host's browser it uses the host's identity, so it also gets
-// the answer counts and knows whether the game advances by itself.
+// the game. Opened from the host's browser, or on another device from the host page's
+// big-screen link (a token that only watches), it watches as the host does, so it also
+// gets how many have answered while a question is open.
 
-import { ApiError, currentAuth, guestLogin, hostedAuth, sleep } from './api.js';
+import { ApiError, currentAuth, guestLogin, hostedAuth, sleep, watchAuth } from './api.js';
 import { connectionStopped, showConnection } from './banner.js';
 import { fill, focusOn, h, setTitle } from './dom.js';
 import { joinAddress, qrImage } from './host.js';
@@ -26,7 +27,7 @@ export async function screenView(main, code) {
   setTitle(t('game.screenTitle', { code }));
   fill(main, h('p', { class: 'loading' }, t('conn.connecting')));
   const hosted = hostedAuth(code);
-  let auth = hosted || currentAuth();
+  let auth = hosted || watchAuth(code) || currentAuth();
   for (let attempt = 0; !auth; attempt++) {
     try {
       auth = await guestLogin('Big screen');
@@ -187,6 +188,6 @@ class ScreenGame {
       !open && r?.answer_counts
         ? h('p', { class: 'answered', 'data-testid': 'screen-answered' }, t('game.answered', { n: r.answered, total: r.players ?? m.players }))
         : null,
-      !open && m.autoAdvance && m.revealedAt ? this.advance.run(q.question_id, m.revealedAt, m.isLastQuestion) : null);
+      !open && m.autoAdvance && m.advanceAt ? this.advance.run(q.question_id, m.advanceAt, m.isLastQuestion) : null);
   }
 }

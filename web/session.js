@@ -27,6 +27,8 @@ export class SessionModel {
     this.locked = false;
     this.autoAdvance = false; // known to the host's browser, or from the state if it says
     this.revealedAt = null; // local time the current reveal was seen
+    this.advanceAt = null; // local time an auto-advancing reveal ends
+    this.onlineIds = null; // host only: who has a live connection (GET …/players)
     this.left = new Set(); // user ids that left or were removed
     this.listeners = new Set();
   }
@@ -68,6 +70,7 @@ export class SessionModel {
         this.status = 'reveal';
         this.reveal = data;
         this.revealedAt = received;
+        this.advanceAt = received + ADVANCE_MS;
         if (typeof data.players === 'number') this.players = data.players;
         break;
       case 'session_finished':
@@ -128,6 +131,8 @@ export class SessionModel {
             players: s.players,
           };
           if (!same || !this.revealedAt) this.revealedAt = received;
+          // The server says when it moves on; a page loaded mid-reveal counts down from there.
+          this.advanceAt = s.next_at ? Date.parse(s.next_at) - clock.offset : this.revealedAt + ADVANCE_MS;
         } else if (!(same && this.reveal?.question_id === q.question_id)) {
           this.reveal = { question_id: q.question_id, correct_choice: null, answer_counts: null };
         }
@@ -344,9 +349,11 @@ export function statusLine(model) {
   return t('game.question', { n: model.questionIndex + 1, total: model.questionCount });
 }
 
+/** How long an auto-advancing reveal lasts (the contract's 5 s). */
+const ADVANCE_MS = 5000;
+
 /**
- * "Next question in 5…" after a reveal in an auto-advancing game. `startedAt` is the local
- * time the reveal was seen; the server moves on 5 s after it.
+ * "Next question in 5…" after a reveal in an auto-advancing game, until `at` (local time).
  */
 export class AdvanceCountdown {
   constructor() {
@@ -355,12 +362,12 @@ export class AdvanceCountdown {
     this.key = null;
   }
 
-  run(key, startedAt, last) {
+  run(key, at, last) {
     if (this.key === key) return this.el;
     this.stop();
     this.key = key;
     const tick = () => {
-      const left = Math.max(0, Math.ceil((startedAt + 5000 - Date.now()) / 1000));
+      const left = Math.max(0, Math.ceil((at - Date.now()) / 1000));
       this.el.textContent = t(last ? 'game.finalIn' : 'game.nextIn', { n: Math.max(1, left) });
       if (left > 0) this.timer = setTimeout(tick, 250);
     };

@@ -104,6 +104,26 @@ pub struct Leaderboard {
     pub version: u64,
 }
 
+/// `GET …/players` (host only): the leaderboard with who has a live connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Roster {
+    /// Players in the session (joined and not left).
+    pub players: u32,
+    /// How many of them have a live connection (SSE or poll) on any node.
+    pub online: u32,
+    pub entries: Vec<RosterEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RosterEntry {
+    pub rank: u32,
+    pub user_id: String,
+    pub display_name: String,
+    pub score: u32,
+    /// The player has a live connection (SSE or poll) on some node.
+    pub online: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Member {
     pub user_id: String,
@@ -261,6 +281,23 @@ pub struct SessionState {
     /// The host locked the session: it takes no new players.
     #[serde(default)]
     pub locked: bool,
+    /// The session moves on by itself a few seconds after each reveal.
+    #[serde(default)]
+    pub auto_advance: bool,
+    /// During a reveal of an `auto_advance` session: when the next question opens (or the
+    /// session finishes), RFC 3339 UTC; `null` otherwise.
+    #[serde(default)]
+    pub next_at: Option<String>,
+}
+
+impl SessionState {
+    /// When an `auto_advance` reveal ends, for `next_at`.
+    pub fn next_at(phase: &crate::domain::session::Phase) -> Option<String> {
+        (phase.status == crate::domain::session::Status::Reveal)
+            .then_some(phase.advance_at)
+            .flatten()
+            .map(crate::domain::rfc3339)
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 mod runner;
 pub mod signals;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::domain::deal::{DealSeed, deal};
-use crate::domain::event::{AnswerResult, EventKind, Member, Presence, Score, SessionState};
+use crate::domain::event::{
+    AnswerResult, EventKind, Member, Presence, Roster, RosterEntry, Score, SessionState,
+};
 use crate::domain::feedback::Feedback;
 use crate::domain::quiz::Quiz;
 use crate::domain::session::Command;
@@ -253,17 +255,24 @@ impl Game {
         }
     }
 
+    /// The users with a live connection to `code` on any node (players or not).
+    async fn online_users(&self, code: SessionCode) -> Result<HashSet<String>, GameError> {
+        Ok(match &self.shared {
+            Some(shared) => shared.presence(code, now_ms(), Vec::new()).await?,
+            None => self.hub.topic(code).online_users(now_ms()),
+        }
+        .into_iter()
+        .collect())
+    }
+
     /// Who is here right now: current counts, and the names the last `presence` event listed.
     pub async fn presence_now(&self, code: SessionCode) -> Result<Presence, GameError> {
-        let players: std::collections::HashSet<String> =
-            self.live.player_ids(code).await?.into_iter().collect();
-        let topic = self.hub.topic(code);
-        let online_users = match &self.shared {
-            Some(shared) => shared.presence(code, now_ms(), Vec::new()).await?,
-            None => topic.online_users(now_ms()),
-        };
-        let online = online_users.iter().filter(|u| players.contains(*u)).count() as u32;
-        let last: Option<Presence> = topic
+        let players: HashSet<String> = self.live.player_ids(code).await?.into_iter().collect();
+        let online = self.online_users(code).await?;
+        let online = players.iter().filter(|u| online.contains(*u)).count() as u32;
+        let last: Option<Presence> = self
+            .hub
+            .topic(code)
             .latest(EventKind::Presence)
             .and_then(|f| serde_json::from_str(&f.data).ok());
         let (joined, left) = last.map(|p| (p.joined, p.left)).unwrap_or_default();
@@ -272,6 +281,35 @@ impl Game {
             online,
             joined,
             left,
+        })
+    }
+
+    /// Host: a page of the leaderboard with who is online.
+    pub async fn roster(
+        &self,
+        code: SessionCode,
+        host: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Roster, GameError> {
+        self.check_host(code, host).await?;
+        let players = self.live.player_ids(code).await?;
+        let online = self.online_users(code).await?;
+        let board = self.live.leaderboard(code, offset, limit).await?;
+        Ok(Roster {
+            players: board.players,
+            online: players.iter().filter(|u| online.contains(*u)).count() as u32,
+            entries: board
+                .entries
+                .into_iter()
+                .map(|e| RosterEntry {
+                    online: online.contains(&e.user_id),
+                    rank: e.rank,
+                    user_id: e.user_id,
+                    display_name: e.display_name,
+                    score: e.score,
+                })
+                .collect(),
         })
     }
 
@@ -446,7 +484,7 @@ impl Game {
         }
     }
 
-    async fn check_host(&self, code: SessionCode, user: &str) -> Result<(), GameError> {
+    pub async fn check_host(&self, code: SessionCode, user: &str) -> Result<(), GameError> {
         if self.live.clock(code).await?.host_id != user {
             return Err(GameError::NotHost);
         }
@@ -600,6 +638,8 @@ fn final_state(r: &crate::live::SessionResults, viewer: Option<&str>) -> Session
             })
         }),
         locked: false,
+        auto_advance: false,
+        next_at: None,
     }
 }
 

@@ -38,7 +38,15 @@ struct Claims {
     /// Only read, to refuse tickets: a string or a list of strings.
     #[serde(default, skip_serializing)]
     aud: Option<serde_json::Value>,
+    /// `watch`: a big-screen link's token, which only reads the session `sid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
+
+/// The `scope` of a big-screen link's token.
+const WATCH_SCOPE: &str = "watch";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct TicketClaims {
@@ -109,6 +117,25 @@ impl Auth {
             exp: now + self.ttl_secs,
             iat: Some(now),
             aud: None,
+            scope: None,
+            sid: None,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, claims.exp))
+    }
+
+    /// A token that stands for `host` but only reads `code` (a big-screen link), valid as
+    /// long as the token it was asked with.
+    pub fn issue_watch(&self, host: &AuthUser, code: SessionCode) -> anyhow::Result<(String, u64)> {
+        let now = (now_ms() / 1000) as u64;
+        let claims = Claims {
+            sub: host.id.clone(),
+            name: Some(host.name.clone()),
+            exp: host.expires_at.min(now + self.ttl_secs),
+            iat: Some(now),
+            aud: None,
+            scope: Some(WATCH_SCOPE.to_owned()),
+            sid: Some(code.to_string()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, claims.exp))
@@ -157,6 +184,7 @@ impl Auth {
             id: claims.sub,
             name: claims.name,
             expires_at: claims.exp,
+            watch: None,
         })
     }
 
@@ -189,6 +217,13 @@ impl Auth {
         if is_ticket {
             return Err(bad("a stream ticket is not a token"));
         }
+        // Only our own keys issue watch tokens; an external provider's scopes mean nothing here.
+        let watch = match (header.alg, claims.scope.as_deref(), claims.sid) {
+            (_, None, _) => None,
+            (Algorithm::HS256, Some(WATCH_SCOPE), Some(sid)) => Some(sid),
+            (Algorithm::HS256, Some(_), _) => return Err(bad("unknown scope")),
+            _ => None,
+        };
         let name = claims
             .name
             .as_deref()
@@ -201,6 +236,7 @@ impl Auth {
             id: claims.sub,
             name,
             expires_at: claims.exp,
+            watch,
         })
     }
 }

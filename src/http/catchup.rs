@@ -7,8 +7,8 @@ use crate::domain::SessionCode;
 use crate::domain::event::EventKind;
 use crate::game::{Game, GameError};
 use crate::hub::{EncodedEvent, Frame};
-use crate::live::Replay;
 use crate::live::record::TOP;
+use crate::live::{LiveError, Replay};
 
 pub struct Catchup {
     pub frames: Vec<Frame>,
@@ -16,13 +16,32 @@ pub struct Catchup {
     pub watermark: u64,
 }
 
-/// A fresh start: one `session_state` for this viewer.
+/// A fresh start: one `session_state` for this viewer, then for the host the open
+/// question's answer counts (a host page reloaded mid-question shows them at once).
 pub async fn fresh(game: &Game, code: SessionCode, user: &str) -> Result<Catchup, GameError> {
     let (state, watermark) = game.state(code, Some(user)).await?;
-    Ok(Catchup {
-        frames: vec![EncodedEvent::of(None, EventKind::SessionState, &state)],
-        watermark,
-    })
+    let mut frames = vec![EncodedEvent::of(None, EventKind::SessionState, &state)];
+    frames.extend(host_counts(game, code, user).await?);
+    Ok(Catchup { frames, watermark })
+}
+
+/// The host's `answers` snapshot while a question is open.
+async fn host_counts(
+    game: &Game,
+    code: SessionCode,
+    user: &str,
+) -> Result<Option<Frame>, GameError> {
+    match game.live.clock(code).await {
+        Ok(clock) if clock.host_id == user => {}
+        // A finished session that left live state has no open question.
+        Ok(_) | Err(LiveError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(game
+        .live
+        .open_counts(code)
+        .await?
+        .map(|counts| EncodedEvent::of(None, EventKind::Answers, &counts)))
 }
 
 /// The current snapshot of each kind: leaderboard, presence, and the user's own score.
@@ -48,11 +67,7 @@ async fn with_private(
     user: &str,
     mut frames: Vec<Frame>,
 ) -> Result<Vec<Frame>, GameError> {
-    if game.live.clock(code).await?.host_id == user
-        && let Some(counts) = game.live.open_counts(code).await?
-    {
-        frames.push(EncodedEvent::of(None, EventKind::Answers, &counts));
-    }
+    frames.extend(host_counts(game, code, user).await?);
     if let Some(score) = game.live.score(code, user).await? {
         frames.push(EncodedEvent::of(None, EventKind::Score, &score));
     }

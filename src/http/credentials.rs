@@ -13,13 +13,14 @@
 //!   (such a page could not read the stream, but would hold one of the user's slots).
 
 use axum::extract::{FromRef, FromRequestParts, RawPathParams};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Method, header};
 
 use super::AppState;
 use super::auth::COOKIE;
 use super::error::AppError;
 use super::origin::{Provenance, provenance};
+use crate::domain::SessionCode;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -28,6 +29,31 @@ pub struct AuthUser {
     pub name: String,
     /// When the credential expires (Unix seconds).
     pub expires_at: u64,
+    /// A big-screen link's token: it only reads this session (`confine`).
+    pub watch: Option<String>,
+}
+
+/// A big-screen link's token reads its own session (and asks for its stream tickets); any
+/// other route, or any change, is refused, so a link on a projector cannot run the game.
+fn confine(user: AuthUser, parts: &Parts) -> Result<AuthUser, AppError> {
+    let Some(sid) = &user.watch else {
+        return Ok(user);
+    };
+    let rest = parts
+        .uri
+        .path()
+        .strip_prefix("/api/v1/sessions/")
+        .unwrap_or("");
+    let (code, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let ours = SessionCode::parse(code).is_ok_and(|c| c.as_str() == sid);
+    let reads = parts.method == Method::GET || parts.method == Method::HEAD;
+    if ours && (reads || (parts.method == Method::POST && tail == "ticket")) {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden(
+            "a big-screen link only watches its own session".into(),
+        ))
+    }
 }
 
 enum Found {
@@ -95,7 +121,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         match header_or_cookie(parts)? {
-            Some(found) => check(found, parts, &state),
+            Some(found) => check(found, parts, &state).and_then(|u| confine(u, parts)),
             None => Err(AppError::Unauthorized(
                 "a token is required (Authorization: Bearer, or the quiz_token cookie)".into(),
             )),
@@ -143,10 +169,16 @@ where
                         .into(),
                 ));
             }
-            return check(found, parts, &app).map(StreamUser);
+            return check(found, parts, &app)
+                .and_then(|u| confine(u, parts))
+                .map(StreamUser);
         }
         match query_credential(parts) {
-            Some(QueryCredential::Token(token)) => app.auth.verify(&token).map(StreamUser),
+            Some(QueryCredential::Token(token)) => app
+                .auth
+                .verify(&token)
+                .and_then(|u| confine(u, parts))
+                .map(StreamUser),
             Some(QueryCredential::Ticket(ticket)) => {
                 let params = RawPathParams::from_request_parts(parts, state)
                     .await

@@ -22,6 +22,7 @@ pub mod quizzes;
 pub mod results;
 mod results_csv;
 pub mod room;
+pub mod screen_link;
 pub mod serve;
 pub mod sessions;
 pub mod sse;
@@ -77,6 +78,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::end))
         .routes(routes!(sessions::leaderboard))
         .routes(routes!(tickets::ticket))
+        .routes(routes!(screen_link::screen_link))
+        .routes(routes!(room::roster))
         .routes(routes!(room::remove_player))
         .routes(routes!(joining::qr))
         .routes(routes!(joining::server))

@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::AuthUser;
 use super::error::{AppError, AppResult, Problem};
-use super::extract::{AppJson, Code};
-use super::sessions::CODE_PARAM;
+use super::extract::{AppJson, AppQuery, Code};
+use super::sessions::{CODE_PARAM, Page};
 use crate::domain::SessionCode;
-use crate::domain::event::SessionState;
+use crate::domain::event::{Roster, SessionState};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +45,31 @@ pub async fn update(
 ) -> AppResult<axum::Json<SessionState>> {
     let state = state.game.set_locked(code, &user.id, patch.locked).await?;
     Ok(axum::Json(state))
+}
+
+/// Host: the players, best first, with who is online.
+///
+/// The leaderboard's order and paging (`limit` 1–100, default 100), each player marked
+/// `online` while they have a live connection (SSE, or a poll in the last 30 s) on any node.
+#[utoipa::path(get, path = "/api/v1/sessions/{code}/players", tag = "host",
+    params(("code" = String, Path, description = CODE_PARAM), Page),
+    responses(
+        (status = 200, description = "A page of players", body = Roster),
+        (status = 400, description = "limit or offset out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the host", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn roster(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Code(code): Code,
+    AppQuery(page): AppQuery<Page>,
+) -> AppResult<axum::Json<Roster>> {
+    let (offset, limit) = page.bounds(100)?;
+    let roster = state.game.roster(code, &user.id, offset, limit).await?;
+    Ok(axum::Json(roster))
 }
 
 /// Host: remove a player for good.

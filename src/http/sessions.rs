@@ -66,6 +66,20 @@ pub struct Page {
     pub offset: Option<i64>,
 }
 
+impl Page {
+    /// `(offset, limit)`, checked: limit 1–100, offset at least 0.
+    pub fn bounds(&self, default_limit: i64) -> Result<(usize, usize), AppError> {
+        let limit = self.limit.unwrap_or(default_limit);
+        let offset = self.offset.unwrap_or(0);
+        if !(1..=100).contains(&limit) || offset < 0 {
+            return Err(AppError::BadRequest(
+                "limit must be 1–100 and offset at least 0".into(),
+            ));
+        }
+        Ok((offset as usize, limit as usize))
+    }
+}
+
 /// Start a live session of a quiz. The caller becomes its host.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
     request_body = CreateSession,
@@ -266,17 +280,7 @@ pub async fn leaderboard(
     Code(code): Code,
     AppQuery(page): AppQuery<Page>,
 ) -> AppResult<axum::Json<Leaderboard>> {
-    let limit = page.limit.unwrap_or(10);
-    let offset = page.offset.unwrap_or(0);
-    if !(1..=100).contains(&limit) || offset < 0 {
-        return Err(AppError::BadRequest(
-            "limit must be 1–100 and offset at least 0".into(),
-        ));
-    }
-    let board = state
-        .game
-        .live
-        .leaderboard(code, offset as usize, limit as usize)
-        .await?;
+    let (offset, limit) = page.bounds(10)?;
+    let board = state.game.live.leaderboard(code, offset, limit).await?;
     Ok(axum::Json(board))
 }

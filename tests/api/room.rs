@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+mod host_view;
 mod joining;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

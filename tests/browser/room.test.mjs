@@ -76,6 +76,9 @@ test('joining, removing a player, locking, and a reveal that survives reloads', 
   const bo = await playerJoins(browser, code, 'Bo');
   const troll = await playerJoins(browser, code, 'Troll');
   await waitText(host.getByTestId('presence'), '3 of 3 online');
+  // Who is online, name by name: a filled dot and the word for screen readers.
+  await host.locator('[data-testid=players-list] li[data-online=true]').nth(2).waitFor();
+  await waitText(host.locator('[data-testid=players-list] li', { hasText: 'Bo' }).locator('.sr-only'), 'online');
 
   // Remove a player: a button per player, and a confirmation.
   const trollRow = host.getByTestId('players-list').locator('li', { hasText: 'Troll' });
@@ -154,9 +157,15 @@ test('auto-advance counts down to the next question and to the results', { timeo
   await host.getByRole('button', { name: 'Start game' }).click();
   await ana.locator('[data-testid=stage][data-status=question]').waitFor();
   await ana.locator('button.choice').first().click();
-  // The only answer closes the question; the next one comes by itself, counted down.
+  // The only answer closes the question; the next one comes by itself, counted down on
+  // every page, the player's too, and on a page loaded during the reveal.
   await waitText(host.getByTestId('advance'), /^Next question in [1-5]…$/);
   await waitText(screen.getByTestId('advance'), /^Next question in [1-5]…$/);
+  await waitText(ana.getByTestId('advance'), /^Next question in [1-5]…$/);
+  await shoot(ana, 'player-auto-advance', PHONE);
+  await ana.reload();
+  await ana.locator('[data-testid=stage][data-status=reveal]').waitFor();
+  await waitText(ana.getByTestId('advance'), /^Next question in [1-4]…$/);
   await shoot(screen, 'screen-auto-advance', DESKTOP);
   await waitText(screen.locator('.q-head .kicker'), 'Question 2 of 2', 20_000);
   await ana.locator('[data-testid=stage][data-status=question]').waitFor();
@@ -166,6 +175,49 @@ test('auto-advance counts down to the next question and to the results', { timeo
   await host.locator('[data-testid=stage][data-status=finished]').waitFor({ timeout: 20_000 });
   await screen.locator('[data-testid=stage][data-status=finished]').waitFor();
   assertNoPageErrors(host, screen, ana);
+});
+
+test('the host sees who is online, and opens the big screen on another device', { timeout: 90_000 }, async () => {
+  const host = await openPage(browser, `${BASE}/`, { viewport: LAPTOP, label: 'host' });
+  const code = await hostCreatesGame(host, { title: 'Elsewhere', words: WORDS, choices: 3 });
+  await host.getByTestId('screen-link-other').click();
+  const link = await host.getByTestId('screen-link-url').inputValue();
+  assert.match(link, new RegExp(`^${BASE}/screen/${code}#watch=[\\w-]+\\.[\\w-]+\\.[\\w-]+$`));
+  await shoot(host, 'host-screen-link', LAPTOP);
+
+  // Another device: no host identity, only the link.
+  const screen = await openPage(browser, link, { viewport: DESKTOP, label: 'other screen' });
+  await screen.getByRole('heading', { level: 1 }).waitFor();
+  assert.equal(new URL(screen.url()).hash, '', 'the token leaves the address bar');
+  const ana = await playerJoins(browser, code, 'Ana');
+  const bo = await playerJoins(browser, code, 'Bo');
+  const cy = await playerJoins(browser, code, 'Cy');
+  await host.locator('[data-testid=players-list] li[data-online=true]').nth(2).waitFor();
+  // Cy closes the page: the host sees him go offline, still in the game.
+  await cy.context().close();
+  await host.locator('[data-testid=players-list] li[data-online=false]', { hasText: 'Cy' }).waitFor({ timeout: 20_000 });
+  await waitText(host.getByTestId('presence'), '2 of 3 online');
+  await shoot(host, 'host-who-is-online', LAPTOP, { fullPage: true });
+  await assertAccessible(host, 'the host page with players online and offline');
+
+  // During a question the other device counts the answers, as the host's own screen does.
+  await host.getByRole('button', { name: 'Start game' }).click();
+  const prompt = (await host.getByTestId('prompt').textContent()).trim();
+  await waitQuestion(ana, prompt);
+  await choiceButton(ana, new Map(WORDS).get(prompt)).click();
+  await waitText(screen.getByTestId('screen-answered'), '1 of 3 answered');
+  await shoot(screen, 'screen-other-device-answered', DESKTOP);
+  await assertAccessible(screen, 'the big screen on another device during a question');
+  // It watches and does nothing else: the link's token cannot run the game.
+  const refused = await screen.evaluate(async (c) => {
+    const token = JSON.parse(localStorage.getItem(`quizcast.watch.${c}`)).token;
+    const r = await fetch(`/api/v1/sessions/${c}/next`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    return r.status;
+  }, code);
+  assert.equal(refused, 403);
+  await screen.reload();
+  await waitText(screen.getByTestId('screen-answered'), '1 of 3 answered');
+  assertNoPageErrors(host, screen, ana, bo);
 });
 
 test('a game that is gone, or a sign-in that is refused, stops the page with what to do', { timeout: 90_000 }, async () => {

@@ -188,6 +188,8 @@ impl SessionRecord {
             leaderboard: self.leaderboard(0, TOP).entries,
             you,
             locked: self.locked,
+            auto_advance: self.auto_advance_ms.is_some(),
+            next_at: SessionState::next_at(&self.phase),
         }
     }
 }

@@ -373,6 +373,8 @@ impl LiveState for RedisLive {
             leaderboard: top.entries,
             you,
             locked: r.locked,
+            auto_advance: info.auto_advance,
+            next_at: SessionState::next_at(&r.phase),
         };
         Ok((state, event_id(info.epoch, r.logseq)))
     }
