@@ -117,7 +117,7 @@ for RUNS_ARG in "${RUNS[@]}"; do
     # Shared mode at rest: 100 lobbies with 50 watchers each on three nodes, 60 s of
     # nothing happening; Redis commands/s (a Redis of its own) and server CPU over it.
     url=$(own_redis)
-    pids=$(REDIS=$url shared 3)
+    pids=$(REDIS=$url MAX_SESSIONS_PER_HOST=100 shared 3)
     run "$RUNS_ARG" --target "$(targets 3)" --players 5000 --sessions 100 --watch-only --questions 1 --window-ms 1000 \
       --idle-secs 60 --redis-stats "$url" --server-pid "$pids"
     stop_all
