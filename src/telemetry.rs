@@ -153,7 +153,7 @@ const FAMILIES: &[Family] = &[
     family(
         "quizcast_fanout_seconds",
         Kind::Histogram,
-        "Time to hand one broadcast event to every local subscriber",
+        "Time from publishing a broadcast event to handing it to the last local subscriber",
     ),
     family(
         "quizcast_slow_subscribers_dropped_total",

@@ -105,6 +105,12 @@ impl Game {
     /// Starts runners for every session the live state holds (after a restart). With
     /// shared state, keeps doing so, so some node always runs each session's clock.
     pub async fn resume(self: &Arc<Self>) -> Result<usize, GameError> {
+        if let Some(shared) = &self.shared {
+            // Alive before any presence entry names this node.
+            shared.beat(now_ms()).await?;
+            self.tasks
+                .spawn(heartbeat(Arc::downgrade(self), self.shutdown.clone()));
+        }
         let codes = self.live.sessions().await?;
         for code in &codes {
             self.ensure_runner(*code).await?;
@@ -129,6 +135,19 @@ impl Game {
             });
         }
         Ok(codes.len())
+    }
+
+    /// Shared mode: which nodes are alive changed, or this node's own entries must be
+    /// written again; every runner here re-reads (and then rewrites) its presence.
+    fn nodes_changed(&self, rewrite: bool) {
+        let runners = self.runners.lock().unwrap_or_else(|e| e.into_inner());
+        for signals in runners.values() {
+            if rewrite {
+                signals.rewrite_presence();
+            } else {
+                signals.remote_presence_changed();
+            }
+        }
     }
 
     /// Makes sure this node runs the session's runner. With shared state the runner
@@ -258,7 +277,7 @@ impl Game {
     /// The users with a live connection to `code` on any node (players or not).
     async fn online_users(&self, code: SessionCode) -> Result<HashSet<String>, GameError> {
         Ok(match &self.shared {
-            Some(shared) => shared.presence(code, now_ms(), Vec::new()).await?,
+            Some(shared) => shared.presence(code, Vec::new()).await?,
             None => self.hub.topic(code).online_users(now_ms()),
         }
         .into_iter()
@@ -599,6 +618,31 @@ impl Game {
                 _ = self.shutdown.cancelled() => return false,
             }
             backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+/// Shared mode: renews this node's heartbeat every `BEAT_EVERY` until shutdown, and tells
+/// the runners when another node came or went (see `hub::heartbeat`).
+async fn heartbeat(game: Weak<Game>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(crate::hub::heartbeat::BEAT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let Some(game) = game.upgrade() else { return };
+        let Some(shared) = &game.shared else { return };
+        match shared.beat(now_ms()).await {
+            Ok(beat) if beat.lapsed => {
+                tracing::warn!(node = %shared.instance, "heartbeat had lapsed; recording presence again");
+                game.nodes_changed(true);
+            }
+            Ok(beat) if beat.changed => game.nodes_changed(false),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "node heartbeat failed"),
         }
     }
 }

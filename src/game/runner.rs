@@ -1,5 +1,5 @@
 //! One runner per session on this node. It sends the coalesced `leaderboard` and
-//! `presence` snapshots (at most one of each per `COALESCE`, only when they changed) and,
+//! `presence` snapshots (at most one of each per window, only when they changed) and,
 //! on the node that owns the session's clock, fires its timers (question close,
 //! auto-advance). With shared state it also follows the session's log and members in Redis
 //! and delivers them here, and takes part in the lease that decides who owns the clock.
@@ -17,17 +17,18 @@ use crate::domain::event::{EventKind, Presence};
 use crate::domain::session::{Command, Status};
 use crate::domain::{Millis, SessionCode};
 use crate::hub::redis::{MemberChange, Shared};
-use crate::hub::{EncodedEvent, Topic};
+use crate::hub::{EncodedEvent, Topic, pace};
 use crate::live::Replay;
 use crate::live::record::TOP;
 
+/// The shortest snapshot window. It widens to twice what the last broadcast took to reach
+/// every subscriber here (`pace::window`): a node that falls behind sends fewer snapshots
+/// rather than a backlog, and answers, which never wait on it, keep their share of the CPU.
 pub const COALESCE: Duration = Duration::from_millis(200);
 /// How long a finished session stays in live state once its results are stored.
 const LINGER: Duration = Duration::from_secs(600);
 /// Shared mode: how often the lease is taken or renewed.
 const LEASE_EVERY: Duration = Duration::from_millis(1_000);
-/// Shared mode: how often this node's presence entries are renewed.
-const PRESENCE_EVERY: Duration = Duration::from_secs(5);
 
 fn instant_at(ms: Millis) -> Instant {
     // One extra millisecond: the timer must not fire before the wall-clock deadline.
@@ -106,7 +107,6 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
     // Each kind has its own window: a presence event never holds back a leaderboard.
     let (mut last_lb, mut last_presence) = (Instant::now() - COALESCE, Instant::now() - COALESCE);
     let mut lease_at = Instant::now();
-    let mut presence_at = Instant::now() + PRESENCE_EVERY;
     loop {
         if clock.phase.status == Status::Finished {
             r.follow_log().await;
@@ -128,8 +128,9 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
         };
         let deadline = due.filter(|_| owner).map(instant_at);
         let expiry = r.topic.next_presence_expiry().map(instant_at);
-        let lb_at = lb_dirty.then(|| last_lb + COALESCE);
-        let presence_due = presence_dirty.then(|| last_presence + COALESCE);
+        let window = pace::window(COALESCE, r.topic.fanout_lag());
+        let lb_at = lb_dirty.then(|| last_lb + window);
+        let presence_due = presence_dirty.then(|| last_presence + window);
         let flush_at = match (lb_at, presence_due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -161,9 +162,11 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
             _ = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
                 // The window counts from the last event sent: a check that found nothing
                 // new (one write can wake us twice) must not delay the next real change.
+                // It is read again: a broadcast still under way may have widened it.
                 let now = Instant::now();
-                let do_lb = lb_dirty && last_lb + COALESCE <= now;
-                let do_presence = presence_dirty && last_presence + COALESCE <= now;
+                let window = pace::window(COALESCE, r.topic.fanout_lag());
+                let do_lb = lb_dirty && last_lb + window <= now;
+                let do_presence = presence_dirty && last_presence + window <= now;
                 let (lb_sent, presence_sent) = r.flush(do_lb, do_presence).await;
                 if lb_sent {
                     last_lb = now;
@@ -202,11 +205,6 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
                     owner = held;
                 }
             }
-            _ = sleep_until(presence_at), if shared.is_some() => {
-                presence_at = Instant::now() + PRESENCE_EVERY;
-                r.record_presence(true).await;
-                presence_dirty = true;
-            }
         }
         if signals.take_state() {
             match game.live.clock(code).await {
@@ -234,7 +232,7 @@ pub async fn run(game: Arc<Game>, code: SessionCode, signals: Arc<Signals>, log_
             lb_dirty = true;
         }
         if signals.take_remote_presence() {
-            r.record_presence(false).await;
+            r.record_presence(signals.take_rewrite_presence()).await;
             presence_dirty = true;
         }
     }
@@ -336,15 +334,15 @@ impl Runner {
         }
     }
 
-    /// Shared mode: records this node's connected users (all of them when `renew`) and
-    /// reads who is online on any node.
-    async fn record_presence(&mut self, renew: bool) {
+    /// Shared mode: records who connected here or left since the last call (everyone here
+    /// when `rewrite`) and reads who is online on any live node.
+    async fn record_presence(&mut self, rewrite: bool) {
         let Some(shared) = &self.shared else { return };
         let now = now_ms();
         let here: HashSet<String> = self.topic.online_users(now).into_iter().collect();
         let mut changes: Vec<String> = here
             .iter()
-            .filter(|u| renew || !self.recorded_online.contains(*u))
+            .filter(|u| rewrite || !self.recorded_online.contains(*u))
             .map(|u| format!("+{u}"))
             .collect();
         changes.extend(
@@ -353,7 +351,7 @@ impl Runner {
                 .filter(|u| !here.contains(*u))
                 .map(|u| format!("-{u}")),
         );
-        match shared.presence(self.code, now, changes).await {
+        match shared.presence(self.code, changes).await {
             Ok(online) => {
                 self.recorded_online = here;
                 self.online = online;

@@ -30,6 +30,8 @@ pub struct Signals {
     log: AtomicBool,
     members: AtomicBool,
     remote_presence: AtomicBool,
+    /// Shared mode: this node's presence entries must be written again.
+    rewrite_presence: AtomicBool,
     /// Shared mode: players whose `score` snapshot changed, to deliver here.
     scores: Mutex<std::collections::HashSet<String>>,
 }
@@ -68,6 +70,15 @@ impl Signals {
         self.wake.notify_one();
     }
 
+    pub fn rewrite_presence(&self) {
+        self.rewrite_presence.store(true, Ordering::Release);
+        self.remote_presence_changed();
+    }
+
+    pub fn take_rewrite_presence(&self) -> bool {
+        self.rewrite_presence.swap(false, Ordering::AcqRel)
+    }
+
     /// After a lost subscription: anything may have changed.
     pub fn everything_changed(&self) {
         for flag in [
@@ -76,6 +87,8 @@ impl Signals {
             &self.log,
             &self.members,
             &self.remote_presence,
+            // Redis may have restarted empty: this node's presence entries are gone.
+            &self.rewrite_presence,
         ] {
             flag.store(true, Ordering::Release);
         }

@@ -7,21 +7,24 @@
 //! Depends on the domain's event names only, not on live state or HTTP.
 
 pub mod frame;
+pub mod heartbeat;
+pub mod pace;
 pub mod presence;
 pub mod queue;
 pub mod redis;
 pub mod stall;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use frame::{EncodedEvent, Frame};
+use pace::{CHUNK, Pushed, Target};
 use presence::Tracker;
 use queue::{Queued, SendError};
 use stall::{Liveness, Watched, clock_ms};
@@ -55,7 +58,8 @@ struct Subscriber {
 /// connections), not O(everyone in the session).
 #[derive(Default)]
 struct Subscribers {
-    all: HashMap<u64, Subscriber>,
+    /// Ordered by id, so a paced broadcast can go on from where its last chunk ended.
+    all: BTreeMap<u64, Subscriber>,
     by_user: HashMap<Arc<str>, Vec<u64>>,
 }
 
@@ -85,6 +89,51 @@ impl Subscribers {
     }
 }
 
+/// One frame handed to some subscribers; drops those that fell behind the log.
+struct Delivery<'a> {
+    frame: &'a Frame,
+    now: u64,
+    delivered: u64,
+    slow: Vec<u64>,
+}
+
+impl<'a> Delivery<'a> {
+    fn new(frame: &'a Frame) -> Self {
+        Self {
+            frame,
+            now: clock_ms(),
+            delivered: 0,
+            slow: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, id: u64, sub: &Subscriber) {
+        match sub.tx.try_send(self.frame.clone()) {
+            Ok(queued) => {
+                self.delivered += 1;
+                // A replaced snapshot is still one thing waiting, not two.
+                if let (Some(w), Queued::Added) = (&sub.watch, queued) {
+                    w.sent(self.now);
+                }
+            }
+            Err(SendError::Full) => self.slow.push(id),
+            Err(SendError::Closed) => {}
+        }
+    }
+
+    fn finish(self, subs: &mut Subscribers) {
+        for id in &self.slow {
+            // Dropping the sender ends the stream once the queue drains.
+            subs.remove(*id);
+        }
+        if !self.slow.is_empty() {
+            metrics::counter!("quizcast_slow_subscribers_dropped_total")
+                .increment(self.slow.len() as u64);
+        }
+        metrics::counter!("quizcast_events_delivered_total").increment(self.delivered);
+    }
+}
+
 #[derive(Default)]
 struct Snapshots {
     leaderboard: Option<Frame>,
@@ -96,6 +145,9 @@ pub struct Topic {
     subscribers: Mutex<Subscribers>,
     snapshots: Mutex<Snapshots>,
     presence: Mutex<Tracker>,
+    /// Publishes not yet handed to every subscriber.
+    backlog: Mutex<pace::Backlog>,
+    drained: Notify,
     /// Woken when who is connected changes, so the session's runner can send `presence`.
     pub presence_changed: Notify,
 }
@@ -110,52 +162,131 @@ impl Topic {
             subscribers: Mutex::new(Subscribers::default()),
             snapshots: Mutex::new(Snapshots::default()),
             presence: Mutex::new(Tracker::default()),
+            backlog: Mutex::new(pace::Backlog::default()),
+            drained: Notify::new(),
             presence_changed: Notify::new(),
         }
     }
 
-    /// Sends to every subscriber (or only `user`'s); drops those that fell behind the log.
-    fn fan_out(&self, frame: &Frame, only: Option<&str>) -> usize {
-        let started = std::time::Instant::now();
-        let now = clock_ms();
-        let mut subs = guard(&self.subscribers);
-        let mut delivered = 0;
-        let mut slow = Vec::new();
-        let mut send = |id: u64, sub: &Subscriber| match sub.tx.try_send(frame.clone()) {
-            Ok(queued) => {
-                delivered += 1;
-                // A replaced snapshot is still one thing waiting, not two.
-                if let (Some(w), Queued::Added) = (&sub.watch, queued) {
-                    w.sent(now);
+    /// Queues `frame` for its target; a drain task hands it out (see `pace`).
+    fn enqueue(self: &Arc<Self>, frame: Frame, target: Target) {
+        let pushed = guard(&self.backlog).push(frame, target, Instant::now());
+        match pushed {
+            Pushed::Queued => {}
+            Pushed::StartDrain => match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(self.clone().drain());
                 }
+                // Outside a runtime (never in the server) there is nobody to yield to.
+                Err(_) => {
+                    let mut job = None;
+                    while self.deliver_some(&mut job) {}
+                }
+            },
+            Pushed::Overflow => {
+                let ended = self.disconnect_all();
+                metrics::counter!("quizcast_slow_subscribers_dropped_total")
+                    .increment(ended as u64);
+                tracing::warn!(ended, "fan-out fell too far behind the log; ended streams");
             }
-            Err(SendError::Full) => slow.push(id),
-            Err(SendError::Closed) => {}
-        };
-        match only {
-            None => subs.all.iter().for_each(|(id, sub)| send(*id, sub)),
-            Some(user) => {
-                for id in subs.by_user.get(user).into_iter().flatten() {
-                    if let Some(sub) = subs.all.get(id) {
-                        send(*id, sub);
+        }
+    }
+
+    async fn drain(self: Arc<Self>) {
+        let mut job = None;
+        while self.deliver_some(&mut job) {
+            tokio::task::yield_now().await;
+        }
+        self.drained.notify_waiters();
+    }
+
+    /// Hands out up to `CHUNK` frames (a chunk of a broadcast, or private events); returns
+    /// whether more may wait. `job` is the publish under way and the subscriber id it got
+    /// to. Only the topic's one drain task calls it, so publishes stay in order.
+    fn deliver_some(&self, job: &mut Option<(pace::Pending, u64)>) -> bool {
+        let mut budget = CHUNK;
+        while budget > 0 {
+            if job.is_none() {
+                *job = guard(&self.backlog).pop().map(|p| (p, 0));
+            }
+            let Some((p, from)) = job.as_mut() else {
+                return false;
+            };
+            match &p.target {
+                Target::All => {
+                    let (visited, next) = self.send_range(&p.frame, *from, budget);
+                    budget = budget.saturating_sub(visited.max(1));
+                    match next {
+                        Some(n) => *from = n,
+                        None => {
+                            let now = Instant::now();
+                            let took = guard(&self.backlog).finished(p.at, now);
+                            metrics::histogram!("quizcast_fanout_seconds")
+                                .record(took.as_secs_f64());
+                            *job = None;
+                        }
                     }
                 }
+                Target::User(user) => {
+                    let visited = self.send_user(&p.frame, user);
+                    budget = budget.saturating_sub(visited.max(1));
+                    *job = None;
+                }
             }
         }
-        for id in &slow {
-            // Dropping the sender ends the stream once the queue drains.
-            subs.remove(*id);
+        true
+    }
+
+    /// Sends to at most `max` subscribers from id `from` on; returns how many it visited
+    /// and the id to go on from, if any are left. Subscribers added meanwhile with a higher
+    /// id get the frame too: they had subscribed before it reached them, and the transport
+    /// skips log ids its catch-up already had.
+    fn send_range(&self, frame: &Frame, from: u64, max: usize) -> (usize, Option<u64>) {
+        let mut subs = guard(&self.subscribers);
+        let mut batch = Delivery::new(frame);
+        let mut visited = 0;
+        let mut next = None;
+        for (id, sub) in subs.all.range(from..) {
+            if visited == max {
+                next = Some(*id);
+                break;
+            }
+            visited += 1;
+            batch.send(*id, sub);
         }
-        drop(subs);
-        if !slow.is_empty() {
-            metrics::counter!("quizcast_slow_subscribers_dropped_total")
-                .increment(slow.len() as u64);
+        batch.finish(&mut subs);
+        (visited, next)
+    }
+
+    fn send_user(&self, frame: &Frame, user: &str) -> usize {
+        let mut subs = guard(&self.subscribers);
+        let mut batch = Delivery::new(frame);
+        let ids = subs.by_user.get(user).cloned().unwrap_or_default();
+        for id in &ids {
+            if let Some(sub) = subs.all.get(id) {
+                batch.send(*id, sub);
+            }
         }
-        metrics::counter!("quizcast_events_delivered_total").increment(delivered as u64);
-        if only.is_none() {
-            metrics::histogram!("quizcast_fanout_seconds").record(started.elapsed().as_secs_f64());
+        batch.finish(&mut subs);
+        ids.len()
+    }
+
+    /// Waits until everything published so far has been handed out.
+    pub async fn delivered(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if guard(&self.backlog).is_idle() {
+                return;
+            }
+            drained.await;
         }
-        delivered
+    }
+
+    /// How long broadcasts take to reach every subscriber here (see `pace::window`).
+    pub fn fanout_lag(&self) -> Duration {
+        guard(&self.backlog).lag(Instant::now())
     }
 
     /// Users with a live connection right now (or a recent poll).
@@ -335,7 +466,9 @@ impl Hub {
         }
     }
 
-    pub fn publish(&self, code: SessionCode, frame: Frame) -> usize {
+    /// Publishes to every subscriber of the session here; the frame is handed out paced,
+    /// in publish order (see `pace`).
+    pub fn publish(&self, code: SessionCode, frame: Frame) {
         metrics::counter!("quizcast_events_published_total", "event" => frame.kind.name())
             .increment(1);
         let topic = self.topic(code);
@@ -347,13 +480,15 @@ impl Hub {
                 _ => {}
             }
         }
-        topic.fan_out(&frame, None)
+        topic.enqueue(frame, Target::All);
     }
 
-    pub fn publish_private(&self, code: SessionCode, user: &str, frame: Frame) -> usize {
+    /// Publishes to `user`'s connections only, in order with the session's broadcasts.
+    pub fn publish_private(&self, code: SessionCode, user: &str, frame: Frame) {
         metrics::counter!("quizcast_events_published_total", "event" => frame.kind.name())
             .increment(1);
-        self.topic(code).fan_out(&frame, Some(user))
+        self.topic(code)
+            .enqueue(frame, Target::User(Arc::from(user)));
     }
 }
 
@@ -374,7 +509,7 @@ mod tests {
         let hub = Hub::new(8);
         let mut a = hub.subscribe(code(), "a", Transport::Sse);
         let mut b = hub.subscribe(code(), "b", Transport::Sse);
-        assert_eq!(hub.publish(code(), frame(1)), 2);
+        hub.publish(code(), frame(1));
         let fa = a.rx.recv().await.unwrap();
         let fb = b.rx.recv().await.unwrap();
         assert!(Arc::ptr_eq(&fa, &fb));
@@ -386,9 +521,10 @@ mod tests {
         let mut a = hub.subscribe(code(), "a", Transport::Sse);
         let mut b = hub.subscribe(code(), "b", Transport::Sse);
         let score = EncodedEvent::new(None, EventKind::Score, "{}".into());
-        assert_eq!(hub.publish_private(code(), "b", score), 1);
-        assert!(a.rx.try_recv().is_err());
+        hub.publish_private(code(), "b", score);
         assert_eq!(b.rx.recv().await.unwrap().kind, EventKind::Score);
+        hub.topic(code()).delivered().await;
+        assert!(a.rx.try_recv().is_err());
     }
 
     #[tokio::test]
@@ -429,6 +565,75 @@ mod tests {
             1,
             "a dropped subscription is unwatched"
         );
+    }
+
+    fn board(version: u64) -> Frame {
+        EncodedEvent::new(None, EventKind::Leaderboard, version.to_string().into())
+    }
+
+    #[tokio::test]
+    async fn paced_fanouts_keep_each_subscribers_log_in_order() {
+        let hub = Hub::new(8);
+        let mut subs: Vec<Subscription> = (0..3 * pace::CHUNK + 17)
+            .map(|n| hub.subscribe(code(), &format!("u{n}"), Transport::Sse))
+            .collect();
+        for n in 1..=3 {
+            hub.publish(code(), board(n));
+            hub.publish(code(), frame(n));
+        }
+        hub.publish(code(), board(4));
+        hub.publish_private(
+            code(),
+            "u5",
+            EncodedEvent::new(None, EventKind::Score, "{}".into()),
+        );
+        hub.topic(code()).delivered().await;
+        for (n, sub) in subs.iter_mut().enumerate() {
+            let got: Vec<String> = std::iter::from_fn(|| sub.rx.try_recv().ok())
+                .map(|f| match f.id {
+                    Some(id) => format!("log{id}"),
+                    None => format!("{}{}", f.kind.name(), f.data),
+                })
+                .collect();
+            // Boards published while earlier ones still waited were replaced, in the
+            // backlog or in the subscriber's queue; log events never are.
+            let mut want = vec!["log1", "log2", "log3", "leaderboard4"];
+            if n == 5 {
+                want.push("score{}");
+            }
+            let logs_and_last: Vec<&str> = got
+                .iter()
+                .map(String::as_str)
+                .filter(|e| e.starts_with("log") || *e == "leaderboard4" || *e == "score{}")
+                .collect();
+            assert_eq!(logs_and_last, want, "subscriber {n} got {got:?}");
+            assert!(
+                got.iter().filter(|e| e.starts_with("leaderboard")).count() <= 4,
+                "at most one board per log gap: {got:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_big_fanout_lets_other_tasks_run_between_chunks() {
+        let hub = Arc::new(Hub::new(8));
+        let mut subs: Vec<Subscription> = (0..4 * pace::CHUNK)
+            .map(|n| hub.subscribe(code(), &format!("u{n}"), Transport::Sse))
+            .collect();
+        hub.publish(code(), frame(1));
+        // Spawned after the publish, on the same (single) thread: it runs before the
+        // broadcast is over only if the fan-out yields.
+        let probe = tokio::spawn(async {});
+        probe.await.unwrap();
+        let reached = subs.iter_mut().filter_map(|s| s.rx.try_recv().ok()).count();
+        assert!(
+            reached < subs.len(),
+            "another task ran only after all {reached} were reached"
+        );
+        hub.topic(code()).delivered().await;
+        let rest = subs.iter_mut().filter_map(|s| s.rx.try_recv().ok()).count();
+        assert_eq!(reached + rest, subs.len());
+        assert!(hub.topic(code()).fanout_lag() > Duration::ZERO);
     }
 
     #[tokio::test]

@@ -1,25 +1,25 @@
 //! How nodes share live events through Redis. Nothing is published twice: every change is
 //! written to Redis by the live state, and each node learns of it from keyspace
 //! notifications (one pattern subscription per node), then reads what changed and fans
-//! it out to its own subscribers. Presence is kept per node with an expiry, so the users of
-//! a node that dies fade out; a session's timers run on the node holding its lease.
+//! it out to its own subscribers. Presence entries name the node that recorded them and
+//! count while its heartbeat does (`heartbeat`), so the users of a node that dies fade out;
+//! a session's timers run on the node holding its lease.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use fred::types::scripts::Script;
 
+use super::heartbeat::Nodes;
 use crate::domain::event::{Member, Score};
-use crate::domain::{Millis, SessionCode, UserId};
+use crate::domain::{SessionCode, UserId};
 use crate::live::LiveError;
 use crate::live::redis::{RedisLive, timed};
 
 /// How long a lease lasts without renewal: a dead holder's sessions move within this.
 pub const LEASE_MS: u64 = 3_000;
-/// How long a node's presence entries live without renewal.
-pub const PRESENCE_TTL_MS: Millis = 20_000;
 
 fn unavailable(e: Error) -> LiveError {
     LiveError::Unavailable(format!("redis: {e}"))
@@ -69,10 +69,14 @@ pub struct Shared {
     pub client: Client,
     pub live: Arc<RedisLive>,
     pub node: String,
+    /// This process: `node` plus a nonce (see `heartbeat`).
+    pub instance: String,
     pub prefix: String,
     lease: Script,
     presence: Script,
     members: Script,
+    pub(super) heartbeat: Script,
+    pub(super) nodes: Mutex<Nodes>,
 }
 
 impl Shared {
@@ -80,11 +84,14 @@ impl Shared {
         Self {
             client,
             live,
+            instance: super::heartbeat::instance(&node),
             node,
             prefix,
             lease: Script::from_lua(include_str!("../live/lua/lease.lua")),
             presence: Script::from_lua(include_str!("../live/lua/presence.lua")),
             members: Script::from_lua(include_str!("../live/lua/members.lua")),
+            heartbeat: Script::from_lua(include_str!("../live/lua/heartbeat.lua")),
+            nodes: Mutex::new(Nodes::default()),
         }
     }
 
@@ -103,18 +110,18 @@ impl Shared {
         Ok(held == 1)
     }
 
-    /// Records which users are connected here (`+`/`-` changes) and returns everyone online.
+    /// Records which users are connected here (`+`/`-` changes) and returns everyone online
+    /// on a node not known dead as of the last heartbeat.
     pub async fn presence(
         &self,
         code: SessionCode,
-        now: Millis,
         changes: Vec<String>,
     ) -> Result<Vec<UserId>, LiveError> {
-        let mut args = vec![
-            now.to_string(),
-            (now + PRESENCE_TTL_MS).to_string(),
-            self.node.clone(),
-        ];
+        let dead = self.nodes().dead;
+        let mut args = Vec::with_capacity(2 + dead.len() + changes.len());
+        args.push(self.instance.clone());
+        args.push(dead.len().to_string());
+        args.extend(dead.iter().cloned());
         args.extend(changes);
         timed(
             "presence",
@@ -237,7 +244,13 @@ pub async fn enable_notifications(client: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Subscribes once per node to every key under `prefix` and forwards what changed.
+/// The keyspace channels of every session key under `prefix` (`prefix:{CODE}:part`), and of
+/// nothing else: rate-limit buckets and node heartbeats change often and concern no runner.
+pub fn session_pattern(prefix: &str) -> String {
+    format!("__keyspace@*__:{prefix}:{{*")
+}
+
+/// Subscribes once per node to every session key under `prefix` and forwards what changed.
 /// Runs until the subscriber client is dropped or `sink` is gone.
 pub async fn listen(
     subscriber: SubscriberClient,
@@ -250,9 +263,7 @@ pub async fn listen(
     let mut reconnects = subscriber.reconnect_rx();
     subscriber.init().await?;
     let _manager = subscriber.manage_subscriptions();
-    subscriber
-        .psubscribe(format!("__keyspace@*__:{prefix}:*"))
-        .await?;
+    subscriber.psubscribe(session_pattern(&prefix)).await?;
     let handle = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -318,5 +329,11 @@ mod tests {
         assert_eq!(parse_key("qc", "other:{K7P2QX}:log"), None);
         assert_eq!(parse_key("qc", "qc:sessions"), None);
         assert_eq!(parse_key("qc", "qc:{0OOOOO}:log"), None);
+    }
+
+    #[test]
+    fn the_pattern_matches_session_keys_only() {
+        assert_eq!(session_pattern("qc"), "__keyspace@*__:qc:{*");
+        assert!(!super::super::heartbeat::nodes_key("qc").starts_with("qc:{"));
     }
 }

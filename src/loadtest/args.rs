@@ -37,6 +37,26 @@ pub struct LoadArgs {
     #[arg(long)]
     pub watch_only: bool,
 
+    /// Players answer without any event stream (they learn each question from the load
+    /// tool's host): measures what answering alone costs the server, reported as server
+    /// CPU-µs per accepted answer.
+    #[arg(long, conflicts_with_all = ["watch_only", "nchan"])]
+    pub no_stream: bool,
+
+    /// Hold this many seconds with every player connected, before the game, and report
+    /// the server's CPU over that span (and, with `--redis-stats`, Redis commands per second).
+    #[arg(long, default_value_t = 0)]
+    pub idle_secs: u64,
+
+    /// Redis to read `INFO commandstats` from around the idle span (`--idle-secs`).
+    #[arg(long)]
+    pub redis_stats: Option<String>,
+
+    /// Only time the fixed CPU workload every run reports (`calibration_ms`) and exit: it
+    /// lets figures from different machines be compared.
+    #[arg(long)]
+    pub calibrate: bool,
+
     /// Share of players on the long-poll transport instead of SSE.
     #[arg(long, default_value_t = 0.0)]
     pub poll_share: f64,

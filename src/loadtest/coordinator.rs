@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::args::LoadArgs;
+use super::idle;
 use super::net::{self, Sender, Target};
 use super::now_us;
 use super::procs::{self, Fleet};
@@ -91,6 +92,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     if args.players == 0 || args.sessions == 0 || args.questions == 0 {
         bail!("--players, --sessions and --questions must be at least 1");
     }
+    // Timed first, while the machine is quiet.
+    let calibration_ms = tokio::task::spawn_blocking(super::calibrate::calibration_ms).await?;
     let mut host = Host::sign_in(targets[0].clone()).await?;
     // Generous: a question closes as soon as every player has answered anyway.
     let time_limit = (args.window_ms + 20_000).clamp(5_000, 120_000);
@@ -145,10 +148,18 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             players_per_address: args.players_per_address,
             correct: correct.clone(),
             watch_only: args.watch_only,
+            no_stream: args.no_stream,
             nchan_messages: None,
         })
         .collect();
-    let (fleet, mut phases, connected) = procs::launch(&args, plans, deadline).await?;
+    let (mut fleet, mut phases, connected) = procs::launch(&args, plans, deadline).await?;
+    let idle = match args.idle_secs {
+        0 => None,
+        secs => {
+            fleet.tick(&format!("idle for {secs} s"));
+            Some(idle::hold(secs, &args.server_pid, args.redis_stats.as_deref()).await?)
+        }
+    };
     let mut joined = 0;
     for code in &codes {
         let reply = host
@@ -169,7 +180,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             opened_us.entry(code.clone()).or_default().push(now_us());
             let path = format!("/api/v1/sessions/{code}/{cmd}");
             let reply = host.call(Method::POST, &path, None).await?;
-            expect(reply, StatusCode::OK, "open a question")?;
+            let state = expect(reply, StatusCode::OK, "open a question")?;
+            if args.no_stream {
+                // Players without a stream learn of the question from here.
+                let open = json!({ "code": code, "question": state["question"] });
+                fleet.announce(&format!("open {open}")).await?;
+            }
         }
         fleet.tick(&format!("question {}", q + 1));
         if answering {
@@ -229,7 +245,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             && merged.points_by_session.get(code).copied().unwrap_or(0) == standings
             && merged.accepted_by_session.get(code).copied().unwrap_or(0) == answers.len() as u64;
     }
-    let summary = report::Summary::build(&args, n, connected, game_secs, phases, checks, merged);
+    let mut summary =
+        report::Summary::build(&args, n, connected, game_secs, phases, checks, merged);
+    summary.calibration_ms = calibration_ms;
+    summary.idle = idle;
     summary.print();
     if !summary.passed {
         std::process::exit(2);

@@ -3,7 +3,9 @@
 //! binary with `--worker`), each below the open-file limit, which run the players.
 
 mod args;
+mod calibrate;
 mod coordinator;
+mod idle;
 mod nchan;
 mod net;
 mod player;
@@ -23,6 +25,12 @@ pub use args::LoadArgs;
 /// Runs the load tool with `argv` (its first element is the program name).
 pub fn main(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
     let args = LoadArgs::parse_from(argv);
+    if args.calibrate {
+        let ms = calibrate::calibration_ms();
+        println!("calibration: {ms:.1} ms (a fixed CPU workload on one core; less is faster)");
+        println!("{}", serde_json::json!({ "calibration_ms": ms }));
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

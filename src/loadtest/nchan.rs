@@ -17,6 +17,7 @@ use super::sysinfo;
 use super::worker::{Finish, Plan};
 
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
+    let calibration_ms = tokio::task::spawn_blocking(super::calibrate::calibration_ms).await?;
     let deadline = Instant::now() + Duration::from_secs(args.max_secs);
     let targets = Target::parse_all(&args.target, args.allow_remote)?;
     let channels: Vec<String> = (0..args.sessions.max(1)).map(|i| format!("c{i}")).collect();
@@ -36,6 +37,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             players_per_address: args.players_per_address,
             correct: Vec::new(),
             watch_only: false,
+            no_stream: false,
             nchan_messages: Some(args.messages),
         })
         .collect();
@@ -74,7 +76,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     phases.game_end = sysinfo::total(&args.server_pid);
     let results = fleet.finish(&Finish::default()).await?;
     let merged = report::merge(results);
-    let summary = report::Summary::build(
+    let mut summary = report::Summary::build(
         &args,
         n,
         connected,
@@ -83,6 +85,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         Checks::default(),
         merged,
     );
+    summary.calibration_ms = calibration_ms;
     summary.print();
     if !summary.passed {
         std::process::exit(2);

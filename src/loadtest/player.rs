@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
 use rand::Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +34,8 @@ pub struct PlayerPlan {
     pub poll: bool,
     pub answers: bool,
     pub join: bool,
+    /// Follows the session's events (SSE or long-poll); without, it only answers.
+    pub stream: bool,
 }
 
 /// What every player of one load process shares.
@@ -43,6 +45,10 @@ pub struct Shared {
     pub correct: Vec<u32>,
     pub window_ms: u64,
     pub nchan_messages: Option<usize>,
+    /// Questions per session.
+    pub questions: usize,
+    /// Questions opened so far, for players without a stream.
+    pub opened: tokio::sync::watch::Sender<Vec<super::worker::Open>>,
     pub connected: AtomicUsize,
     pub answered: AtomicUsize,
     pub done: AtomicUsize,
@@ -78,6 +84,8 @@ pub struct Record {
     pub game_events: u64,
     pub failed: Option<String>,
     pub finished: bool,
+    /// The player answered without an event stream.
+    pub no_stream: bool,
 }
 
 #[derive(Deserialize)]
@@ -85,8 +93,8 @@ struct Token {
     token: String,
 }
 
-#[derive(Deserialize)]
-struct Opened {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Opened {
     index: u32,
     question_id: String,
     #[serde(default)]
@@ -174,6 +182,9 @@ impl Player {
             }
             sender
         };
+        if !self.plan.stream {
+            return self.answer_only(started).await;
+        }
         loop {
             let ended = if self.shared.nchan_messages.is_some() {
                 self.stream(&mut sender, &format!("/sub/{}", self.plan.code), started)
@@ -255,6 +266,34 @@ impl Player {
         }
         let req = net::request(self.target(), method, path, token, Some(body));
         net::call(sender, req).await
+    }
+
+    /// Answers each question the coordinator announces, with no event stream.
+    async fn answer_only(&mut self, started: u64) -> anyhow::Result<()> {
+        self.rec.no_stream = true;
+        self.rec.connect_us = Some(now_us().saturating_sub(started));
+        self.shared.connected.fetch_add(1, Ordering::Relaxed);
+        let mut opened = self.shared.opened.subscribe();
+        let mut next = 0;
+        loop {
+            let mine: Vec<Opened> = opened
+                .borrow_and_update()
+                .iter()
+                .filter(|o| o.code == self.plan.code && o.question.index >= next)
+                .map(|o| o.question.clone())
+                .collect();
+            for q in mine {
+                next = q.index + 1;
+                if self.plan.answers {
+                    self.answer(q);
+                }
+            }
+            if next as usize >= self.shared.questions {
+                self.rec.finished = true;
+                return Ok(());
+            }
+            opened.changed().await?;
+        }
     }
 
     /// One SSE connection, until the game finishes or the stream ends.

@@ -184,6 +184,16 @@ impl Fleet {
         }
     }
 
+    /// Sends one line to every load process.
+    pub async fn announce(&mut self, line: &str) -> anyhow::Result<()> {
+        for p in &mut self.procs {
+            p.stdin.write_all(line.as_bytes()).await?;
+            p.stdin.write_all(b"\n").await?;
+            p.stdin.flush().await?;
+        }
+        Ok(())
+    }
+
     /// Tells every process the game is over and collects their results.
     pub async fn finish(self, finish: &Finish) -> anyhow::Result<Vec<WorkerResult>> {
         let line = format!("finish {}\n", serde_json::to_string(finish)?);

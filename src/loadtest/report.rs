@@ -121,7 +121,10 @@ pub struct Summary {
     pub answers_per_s: Vec<f64>,
     pub latency: BTreeMap<String, stats::Summary>,
     pub game_secs: f64,
+    /// The fixed CPU workload's time on this machine (`--calibrate`), in milliseconds.
+    pub calibration_ms: f64,
     pub server: Option<Server>,
+    pub idle: Option<super::idle::Idle>,
     pub checks: Option<Checks>,
     pub errors: Vec<String>,
     pub passed: bool,
@@ -133,6 +136,8 @@ pub struct Server {
     pub rss_kib_per_idle_subscriber: f64,
     pub game_cpu_s: f64,
     pub deliveries_per_cpu_s: f64,
+    /// Server CPU over the game per accepted answer (everything the game cost included).
+    pub cpu_us_per_answer: f64,
 }
 
 impl Summary {
@@ -157,6 +162,11 @@ impl Summary {
                 game_cpu_s: cpu,
                 deliveries_per_cpu_s: if cpu > 0.0 {
                     r.game_events as f64 / cpu
+                } else {
+                    0.0
+                },
+                cpu_us_per_answer: if accepted > 0 {
+                    cpu * 1e6 / accepted as f64
                 } else {
                     0.0
                 },
@@ -218,7 +228,9 @@ impl Summary {
                 .map(|(k, h)| (k.clone(), h.summary()))
                 .collect(),
             game_secs,
+            calibration_ms: 0.0,
             server,
+            idle: None,
             checks: quiz.then_some(checks),
             errors: r.errors.clone(),
             passed,
@@ -266,7 +278,23 @@ impl Summary {
                 c.stored_answers, c.stored_points, c.leaderboard_total, c.sessions_consistent
             );
         }
+        if let Some(i) = &self.idle {
+            let redis = i
+                .redis_commands_per_s
+                .map(|r| format!(", Redis {r:.1} commands/s"))
+                .unwrap_or_default();
+            println!(
+                "  idle {:.0} s: server {:.2} CPU-s{redis}",
+                i.secs, i.server_cpu_s
+            );
+        }
         if let Some(s) = &self.server {
+            if s.cpu_us_per_answer > 0.0 {
+                println!(
+                    "  server: {:.0} CPU-µs per accepted answer",
+                    s.cpu_us_per_answer
+                );
+            }
             println!(
                 "  server: {:.2} KiB RSS per idle subscriber (RSS {} -> {} KiB), {:.2} CPU-s in the game, {:.0} deliveries per CPU-second ({} deliveries)",
                 s.rss_kib_per_idle_subscriber,
@@ -275,6 +303,12 @@ impl Summary {
                 s.game_cpu_s,
                 s.deliveries_per_cpu_s,
                 self.game_deliveries
+            );
+        }
+        if self.calibration_ms > 0.0 {
+            println!(
+                "  calibration: {:.1} ms for the fixed workload on this machine",
+                self.calibration_ms
             );
         }
         for e in &self.errors {

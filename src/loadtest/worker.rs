@@ -35,8 +35,18 @@ pub struct Plan {
     /// Players sign in and stream without joining.
     #[serde(default)]
     pub watch_only: bool,
+    /// Players answer without an event stream; questions come as `open` lines on stdin.
+    #[serde(default)]
+    pub no_stream: bool,
     /// nchan mode: messages each subscriber waits for.
     pub nchan_messages: Option<usize>,
+}
+
+/// Sent by the coordinator when a question opens, for players without a stream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Open {
+    pub code: String,
+    pub question: player::Opened,
 }
 
 /// Sent by the coordinator once every session has finished.
@@ -88,6 +98,8 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         correct: plan.correct.clone(),
         window_ms: plan.window_ms,
         nchan_messages: plan.nchan_messages,
+        questions: plan.correct.len(),
+        opened: tokio::sync::watch::Sender::new(Vec::new()),
         connected: AtomicUsize::new(0),
         answered: AtomicUsize::new(0),
         done: AtomicUsize::new(0),
@@ -106,6 +118,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
             poll: fraction(plan.poll_share),
             answers: !plan.watch_only && (i as f64 * 0.414_214).fract() < plan.answer_share,
             join: !plan.watch_only,
+            stream: !plan.no_stream,
         };
         handles.push(tokio::spawn(player::run(p, shared.clone())));
     }
@@ -116,6 +129,10 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         if let Some(json) = line.strip_prefix("finish ") {
             finish = serde_json::from_str(json)?;
             break;
+        }
+        if let Some(json) = line.strip_prefix("open ") {
+            let open: Open = serde_json::from_str(json)?;
+            shared.opened.send_modify(|all| all.push(open));
         }
     }
     // The coordinator has seen the end; give streams a moment to deliver it too.
@@ -213,7 +230,8 @@ fn reduce(records: &[Record], finish: &Finish, nchan: bool) -> WorkerResult {
                 opened.record_us(at.saturating_sub(from));
             }
         }
-        if nchan || r.connect_us.is_none() {
+        // Without a stream there is no board to time nor log to check.
+        if nchan || r.connect_us.is_none() || r.no_stream {
             continue;
         }
         // Every answer of the session, at this subscriber: the first board at or past its

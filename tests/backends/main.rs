@@ -4,6 +4,7 @@
 
 mod limits_contract;
 mod live_contract;
+mod presence_nodes;
 #[path = "../common/services.rs"]
 mod services;
 mod store_contract;
