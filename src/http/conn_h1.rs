@@ -66,8 +66,7 @@ pub async fn serve(
         let (len, body, close, answer) = match head {
             Head::Hyper => {
                 let io = TokioIo::new(Rewind::new(io, read, None));
-                return Box::pin(serve_http1(io, router, peer, connection, shutdown, false))
-                    .await;
+                return Box::pin(serve_http1(io, router, peer, connection, shutdown, false)).await;
             }
             Head::One { len, body, close } => (len, body, close, None),
             Head::EventStream { len, mut request } => {
@@ -228,11 +227,7 @@ impl tower::Service<Request<Incoming>> for OneRequest {
     }
 
     fn call(&mut self, mut request: Request<Incoming>) -> Answering {
-        let made = self
-            .answer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let made = self.answer.lock().unwrap_or_else(|e| e.into_inner()).take();
         let closing = self.closing.clone();
         extend(&mut request, self.peer, &self.connection);
         let router = self.router.clone();
@@ -248,5 +243,33 @@ impl tower::Service<Request<Incoming>> for OneRequest {
             closing.store(closes, Ordering::Release);
             Ok(response)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// Every idle event stream keeps its connection's task: hyper's state, the head
+    /// buffer and the router call are not part of it.
+    #[tokio::test]
+    async fn a_connection_task_is_small() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (_client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let connection = Connection::default();
+        let io = Io::new(accepted.unwrap().0, &connection);
+        let task = serve(
+            io,
+            Router::new(),
+            addr,
+            connection,
+            CancellationToken::new(),
+        );
+        let size = std::mem::size_of_val(&task);
+        eprintln!("a connection task: {size} bytes");
+        assert!(size <= 1024, "a connection task: {size} bytes");
     }
 }

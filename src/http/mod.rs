@@ -4,8 +4,8 @@
 pub mod answers;
 pub mod auth;
 mod catchup;
-mod conn_h1;
 pub mod cidr;
+mod conn_h1;
 mod credentials;
 pub mod error;
 pub mod extract;

@@ -14,12 +14,13 @@ const MAX_HEADERS: usize = 100;
 pub enum Head {
     /// A `GET` of a session's event stream with no body: the router answers it here, and
     /// an event stream response is written to the socket directly.
-    EventStream {
-        len: usize,
-        request: Request<Body>,
-    },
+    EventStream { len: usize, request: Request<Body> },
     /// Any other request hyper can serve alone: `len` head bytes, then `body` bytes.
-    One { len: usize, body: usize, close: bool },
+    One {
+        len: usize,
+        body: usize,
+        close: bool,
+    },
     /// Chunked bodies, upgrades, HTTP/1.0, malformed heads: hyper serves the rest of the
     /// connection, as it would without this loop.
     Hyper,

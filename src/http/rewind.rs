@@ -51,7 +51,9 @@ impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
-        let room = this.left.map_or(buf.remaining(), |l| l.min(buf.remaining()));
+        let room = this
+            .left
+            .map_or(buf.remaining(), |l| l.min(buf.remaining()));
         if room == 0 {
             // The end of this request: hyper answers it and then finds the input closed.
             return Poll::Ready(Ok(()));

@@ -215,8 +215,11 @@ mod tests {
             assert!(io.poll_closed(&mut cx).is_pending());
         }
         drop(client);
-        tokio::time::timeout(Duration::from_secs(5), std::future::poll_fn(|cx| io.poll_closed(cx)))
-            .await
-            .expect("the close is seen");
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            std::future::poll_fn(|cx| io.poll_closed(cx)),
+        )
+        .await
+        .expect("the close is seen");
     }
 }

@@ -139,7 +139,10 @@ fn assert_own_stream(head: &str) {
     ] {
         assert!(lower.contains(expected), "{expected} in {head}");
     }
-    assert!(!lower.contains("transfer-encoding"), "close-delimited: {head}");
+    assert!(
+        !lower.contains("transfer-encoding"),
+        "close-delimited: {head}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +178,12 @@ async fn keep_alive_requests_before_the_stream_share_its_connection() {
     let joined = wire.reply(false).await;
     assert_eq!(joined.status(), 200, "{} {}", joined.head, joined.body);
     assert!(joined.body.contains("\"joined\":true"), "{}", joined.body);
-    assert_ne!(joined.header("connection"), Some("close"), "{}", joined.head);
+    assert_ne!(
+        joined.header("connection"),
+        Some("close"),
+        "{}",
+        joined.head
+    );
     wire.send(get("/healthz", &ana.token).as_bytes()).await;
     assert_eq!(wire.reply(false).await.status(), 200);
     wire.send(events_request(&g.code, &ana.token).as_bytes())
@@ -262,7 +270,11 @@ async fn other_methods_on_the_stream_route_are_answered_as_before() {
     wire.send(post.as_bytes()).await;
     let r = wire.reply(false).await;
     assert_eq!(r.status(), 405, "{} {}", r.head, r.body);
-    assert!(r.header("allow").is_some_and(|a| a.contains("GET")), "{}", r.head);
+    assert!(
+        r.header("allow").is_some_and(|a| a.contains("GET")),
+        "{}",
+        r.head
+    );
     // HEAD is served by hyper like any request: a stream's head with no body, and the
     // connection goes on.
     let head = format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n");
