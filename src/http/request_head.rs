@@ -14,7 +14,10 @@ const MAX_HEADERS: usize = 100;
 pub enum Head {
     /// A `GET` of a session's event stream with no body: the router answers it here, and
     /// an event stream response is written to the socket directly.
-    EventStream { len: usize, request: Request<Body> },
+    EventStream {
+        len: usize,
+        request: Box<Request<Body>>,
+    },
     /// Any other request hyper can serve alone: `len` head bytes, then `body` bytes.
     One {
         len: usize,
@@ -67,7 +70,10 @@ pub fn parse(buf: &[u8]) -> Option<Head> {
     };
     if method == "GET" && body == 0 && is_event_route(path) {
         return Some(match request(path, req.headers) {
-            Some(request) => Head::EventStream { len, request },
+            Some(request) => Head::EventStream {
+                len,
+                request: Box::new(request),
+            },
             None => Head::Hyper,
         });
     }

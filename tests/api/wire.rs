@@ -108,7 +108,7 @@ impl Wire {
     }
 
     /// Reads until the server closes; what came.
-    async fn to_end(&mut self) -> String {
+    async fn rest_until_close(&mut self) -> String {
         while self.fill().await {}
         String::from_utf8_lossy(&self.buf).into_owned()
     }
@@ -337,7 +337,7 @@ async fn shutdown_ends_an_own_stream_with_the_retry_hint_and_a_close() {
     assert_own_stream(&wire.head().await);
     wire.until("event: session_state").await;
     shutdown.cancel();
-    let rest = wire.to_end().await;
+    let rest = wire.rest_until_close().await;
     assert!(rest.ends_with("retry: 1000\n\n"), "{rest}");
     within("the server to stop", stopped)
         .await
