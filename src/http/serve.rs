@@ -1,15 +1,14 @@
-//! The accept loop: connections served by hyper directly, so the per-connection buffers
-//! can be capped (an idle event stream is most of what a connection costs), and a handler
-//! can tune the connection it answers on (`Connection`): on HTTP/1.1 an event stream gets
-//! a small kernel send buffer, and is cut when its reader stops taking bytes. With TLS,
-//! ALPN picks HTTP/2 or HTTP/1.1 per connection (see `serve_http2` for what a cut means
-//! when streams share a socket).
+//! The accept loop. Plain HTTP/1.1 connections go to `conn_h1`, which writes event streams
+//! on the socket itself and lets hyper serve every other request with capped buffers (an
+//! idle event stream is most of what a connection costs). A handler can tune the
+//! connection it answers on (`socket::Connection`): on HTTP/1.1 an event stream gets a
+//! small kernel send buffer, and is cut when its reader stops taking bytes. With TLS,
+//! ALPN picks HTTP/2 or HTTP/1.1 per connection, and hyper serves both (a TLS session
+//! keeps buffers of its own anyway; see `serve_http2` for what a cut means when streams
+//! share a socket).
 
-use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -26,25 +25,21 @@ use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use socket2::SockRef;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use super::conn_h1;
+use super::socket::{Connection, Io};
+
 /// hyper's smallest read buffer: request heads are far smaller, and a streaming
 /// connection then keeps 8 KiB instead of growing to 16 KiB.
-const MAX_BUF: usize = 8192;
+pub(super) const MAX_BUF: usize = 8192;
 /// A client must send its request head within this time.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-/// The send buffer an event stream's socket asks for; Linux doubles it for its own
-/// bookkeeping, so 32 KiB in all. That holds a few of the largest frames, so a reader that
-/// keeps up never waits on it (events are a few KiB a second at most), while a reader that
-/// stopped pins 32 KiB of kernel memory instead of the up to 4 MiB autotuning grants, and
-/// the server's own bounded queue is what fills (and what `hub::stall` watches).
-pub const STREAM_SEND_BUFFER: usize = 16 * 1024;
+pub(super) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// HTTP/2: what hyper buffers per stream ahead of the peer's flow-control window (h2's
 /// default is 400 KiB): the per-stream counterpart of the small send buffer above.
 const H2_SEND_BUFFER: usize = 64 * 1024;
@@ -53,101 +48,6 @@ const H2_PING_EVERY: Duration = Duration::from_secs(20);
 /// …and the connection is closed if its answer takes longer than this (a peer that stopped
 /// reading cannot answer).
 const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// The connection a request arrived on, as seen by its handler (a request extension).
-#[derive(Clone, Default)]
-pub struct Connection {
-    inner: Arc<ConnState>,
-}
-
-#[derive(Default)]
-struct ConnState {
-    streaming: AtomicBool,
-    cut: CancellationToken,
-}
-
-impl Connection {
-    /// This connection carries an event stream: its send buffer shrinks before the
-    /// response is written.
-    pub fn streaming(&self) {
-        self.inner.streaming.store(true, Ordering::Release);
-    }
-
-    /// Cancelling it closes the connection at once, with a reset (unsent bytes are dropped).
-    pub fn cut_token(&self) -> CancellationToken {
-        self.inner.cut.clone()
-    }
-}
-
-/// The socket, applying what the handler asked of its `Connection`.
-struct Io {
-    stream: TcpStream,
-    conn: Arc<ConnState>,
-    tuned: bool,
-}
-
-impl Io {
-    fn tune(&mut self) {
-        if !self.tuned && self.conn.streaming.load(Ordering::Acquire) {
-            self.tuned = true;
-            if let Err(e) = SockRef::from(&self.stream).set_send_buffer_size(STREAM_SEND_BUFFER) {
-                tracing::debug!(error = %e, "setting an event stream's send buffer");
-            }
-        }
-    }
-}
-
-impl AsyncRead for Io {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Io {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.tune();
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        self.tune();
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
-impl Drop for Io {
-    fn drop(&mut self) {
-        // A cut connection resets: what its reader never took is freed now, not after the
-        // kernel's own timeouts.
-        if self.conn.cut.is_cancelled() {
-            let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
-        }
-    }
-}
 
 /// Serves until `shutdown`, then lets open connections finish (event streams end on
 /// their own with a retry hint) and returns once all are closed. With `tls`, every
@@ -175,19 +75,16 @@ pub async fn serve(
         // Events are small writes; without TCP_NODELAY, Nagle holds some back for an ACK.
         let _ = stream.set_nodelay(true);
         let connection = Connection::default();
-        let io = Io {
-            stream,
-            conn: connection.inner.clone(),
-            tuned: false,
-        };
+        let io = Io::new(stream, &connection);
         let router = router.clone();
         let shutdown = shutdown.clone();
-        let tls = tls.clone();
+        // Two kinds of task: a plain connection's future stays small (an idle event
+        // stream's task is part of what it costs) and carries no room for a TLS handshake.
+        let Some(tls) = tls.clone() else {
+            connections.spawn(conn_h1::serve(io, router, peer, connection, shutdown));
+            continue;
+        };
         connections.spawn(async move {
-            let Some(tls) = tls else {
-                return serve_http1(TokioIo::new(io), router, peer, connection, shutdown, false)
-                    .await;
-            };
             let stream = match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(io)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
@@ -218,7 +115,7 @@ pub struct OverTls;
 
 /// One HTTP/1.1 connection: small buffers, and the handler's `Connection` is this socket
 /// (an event stream shrinks its send buffer; a stalled one is cut with the connection).
-async fn serve_http1<I>(
+pub(super) async fn serve_http1<I>(
     io: TokioIo<I>,
     router: Router,
     peer: SocketAddr,
@@ -347,63 +244,7 @@ impl HttpBody for CutBody {
 
 #[cfg(test)]
 mod tests {
-    use tokio::io::AsyncWriteExt;
-
     use super::*;
-
-    async fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap());
-        let (client, accepted) = tokio::join!(client, listener.accept());
-        (accepted.unwrap().0, client.unwrap())
-    }
-
-    fn send_buffer(io: &Io) -> usize {
-        SockRef::from(&io.stream).send_buffer_size().unwrap()
-    }
-
-    #[tokio::test]
-    async fn an_event_stream_gets_a_small_send_buffer_before_its_first_write() {
-        let (server, _client) = pair().await;
-        let connection = Connection::default();
-        let mut io = Io {
-            stream: server,
-            conn: connection.inner.clone(),
-            tuned: false,
-        };
-        io.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
-        let before = send_buffer(&io);
-        connection.streaming();
-        io.write_all(b"content-type: text/event-stream\r\n\r\n")
-            .await
-            .unwrap();
-        let after = send_buffer(&io);
-        // Linux reports twice what was asked (its bookkeeping share); loopback autotuning
-        // had grown it to megabytes.
-        assert!(
-            after <= 2 * STREAM_SEND_BUFFER,
-            "send buffer {before} → {after}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_cut_connection_resets() {
-        let (server, mut client) = pair().await;
-        let connection = Connection::default();
-        let io = Io {
-            stream: server,
-            conn: connection.inner.clone(),
-            tuned: false,
-        };
-        connection.cut_token().cancel();
-        drop(io);
-        let mut buf = [0u8; 8];
-        let read = tokio::io::AsyncReadExt::read(&mut client, &mut buf).await;
-        assert_eq!(
-            read.map_err(|e| e.kind()),
-            Err(std::io::ErrorKind::ConnectionReset)
-        );
-    }
 
     #[tokio::test]
     async fn a_cut_ends_an_http2_response_body_with_an_error() {

@@ -24,7 +24,7 @@ use super::catchup;
 use super::error::{AppResult, Problem};
 use super::extract::Code;
 use super::limits::StreamPermit;
-use super::serve::Connection;
+use super::socket::Connection;
 use crate::domain::rfc3339;
 use crate::game::now_ms;
 use crate::hub::stall::clock_ms;

@@ -23,3 +23,4 @@ mod rules;
 #[path = "../common/services.rs"]
 mod services;
 mod versions;
+mod wire;
