@@ -26,8 +26,15 @@ pub struct Config {
     pub database_max_connections: Option<u32>,
 
     /// Redis for shared live state across nodes. Unset: live state and pub/sub stay in-process.
+    /// A Redis Cluster: `redis-cluster://host:port?node=host2:port2&node=…` (any nodes).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+
+    /// On Redis Cluster, how long an acknowledged write (an answer, a join, a phase move)
+    /// waits for a replica to have it (`WAIT 1 <ms>`), so a primary's crash cannot lose
+    /// it; 0 acknowledges without waiting. Ignored on a single Redis.
+    #[arg(long, env = "REDIS_REPLICA_ACK_MS", default_value_t = 200)]
+    pub redis_replica_ack_ms: u64,
 
     /// Prefix of every Redis key this deployment uses (several deployments can share a Redis).
     #[arg(long, env = "REDIS_PREFIX", default_value = "quizcast")]

@@ -24,8 +24,10 @@ use crate::http::limits::Limits;
 use crate::http::{AppState, router};
 use crate::hub::Hub;
 use crate::hub::redis::{ChangeSink, Shared, enable_notifications, listen};
+use crate::hub::redis_cluster;
 use crate::live::embedded::EmbeddedLive;
-use crate::live::redis::RedisLive;
+use crate::live::redis::topology::Replicas;
+use crate::live::redis::{RedisLive, ReplicaAck};
 use crate::store::Store;
 use crate::store::db::connect;
 use crate::store::journal::Journal;
@@ -134,13 +136,21 @@ impl Application {
                     .clone()
                     .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..8].to_owned());
                 let (client, subscriber) = redis_clients(url).await?;
-                enable_notifications(&client).await?;
-                let live = Arc::new(RedisLive::new(
-                    client.clone(),
-                    &config.redis_prefix,
-                    store.clone(),
-                    auto_ms,
-                ));
+                // On a cluster the listener sets the flags on every node, not just one.
+                let clustered = client.is_clustered();
+                if !clustered {
+                    enable_notifications(&client).await?;
+                }
+                let replicas = Arc::new(Replicas::default());
+                let mut live =
+                    RedisLive::new(client.clone(), &config.redis_prefix, store.clone(), auto_ms);
+                if clustered && config.redis_replica_ack_ms > 0 {
+                    live = live.with_replica_ack(ReplicaAck {
+                        replicas: replicas.clone(),
+                        timeout_ms: config.redis_replica_ack_ms,
+                    });
+                }
+                let live = Arc::new(live);
                 let shared = Arc::new(Shared::new(
                     client.clone(),
                     live.clone(),
@@ -157,16 +167,14 @@ impl Application {
                 );
                 let sink: Weak<dyn ChangeSink> = Arc::downgrade(&game) as Weak<dyn ChangeSink>;
                 let limits_client = client.clone();
-                background.push(
-                    listen(
-                        subscriber,
-                        client,
-                        config.redis_prefix.clone(),
-                        sink,
-                        shutdown.clone(),
-                    )
-                    .await?,
-                );
+                let prefix = config.redis_prefix.clone();
+                background.push(if clustered {
+                    let base = client.client_config();
+                    redis_cluster::listen(client, base, prefix, sink, replicas, shutdown.clone())
+                        .await?
+                } else {
+                    listen(subscriber, client, prefix, sink, shutdown.clone()).await?
+                });
                 tracing::info!(%node, prefix = %config.redis_prefix, "sharing live state through Redis");
                 (game, None, Some(limits_client))
             }

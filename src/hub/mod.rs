@@ -12,6 +12,7 @@ pub mod pace;
 pub mod presence;
 pub mod queue;
 pub mod redis;
+pub mod redis_cluster;
 pub mod stall;
 
 use std::collections::{BTreeMap, HashMap};

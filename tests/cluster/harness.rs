@@ -243,3 +243,155 @@ pub async fn cluster() -> Option<(Cluster, fred::prelude::Client)> {
         client,
     ))
 }
+
+/// Services on a Redis Cluster of its own (three primaries, three replicas) and a fresh
+/// PostgreSQL schema. `None` (after saying so) without `redis-server` or PostgreSQL.
+pub async fn on_redis_cluster() -> Option<(Cluster, super::redis_cluster::RedisCluster)> {
+    let redis = super::redis_cluster::RedisCluster::start().await?;
+    let database_url = super::services::fresh_postgres().await?;
+    Some((
+        Cluster {
+            redis_url: redis.url(),
+            prefix: format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            database_url,
+        },
+        redis,
+    ))
+}
+
+/// What one subscriber saw of a session, to its end.
+#[derive(Debug, Default)]
+pub struct Followed {
+    /// Log events in the order received: (id, name).
+    pub log: Vec<(String, String)>,
+    /// Times the stream ended and was resumed with `Last-Event-ID`.
+    pub resumes: usize,
+    /// Log events that came in a resumed stream's replay (before anything live).
+    pub replayed: usize,
+    /// Fresh `session_state` snapshots after the first (a resume that could not replay).
+    pub restarts: usize,
+    /// The data of each log event, beside `log`.
+    pub payloads: Vec<Value>,
+    pub finished: Value,
+}
+
+/// Opens a stream, retrying while the node answers anything but 200 (within `WAIT`).
+async fn open(
+    api: &Api,
+    node: &str,
+    token: &str,
+    code: &str,
+    last_id: Option<&str>,
+) -> impl Stream<Item = Event> + Unpin + use<> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mut req = api
+            .http
+            .get(format!("{node}/api/v1/sessions/{code}/events"))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream")
+            .timeout(Duration::from_secs(120));
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id);
+        }
+        match req.send().await {
+            Ok(resp) if resp.status() == 200 => {
+                return Box::pin(
+                    resp.bytes_stream()
+                        .eventsource()
+                        .filter_map(|e| async move {
+                            let e = e.ok()?;
+                            Some(Event {
+                                event: e.event,
+                                id: (!e.id.is_empty()).then_some(e.id),
+                                data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
+                            })
+                        }),
+                );
+            }
+            other => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the stream did not open within {WAIT:?}: {:?}",
+                    other.map(|r| r.status())
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Follows a session's stream until `session_finished`, resuming with the last log id
+/// whenever the stream ends, as `EventSource` does. Bounded by `limit`. `ready` fires at
+/// the first event, when the subscription is in place; when `cut` turns true the stream
+/// is dropped once and resumed, as after a network blip.
+pub async fn follow(
+    api: Api,
+    node: String,
+    token: String,
+    code: String,
+    limit: Duration,
+    ready: tokio::sync::oneshot::Sender<()>,
+    mut cut: Option<tokio::sync::watch::Receiver<bool>>,
+) -> Followed {
+    const LOG: [&str; 3] = ["question_opened", "question_closed", "session_finished"];
+    let mut out = Followed::default();
+    let mut ready = Some(ready);
+    let run = async {
+        let mut last: Option<String> = None;
+        let mut states = 0;
+        loop {
+            let resumed = last.is_some();
+            let mut stream = open(&api, &node, &token, &code, last.as_deref()).await;
+            let mut live = false;
+            loop {
+                let cutting = async {
+                    match cut.as_mut() {
+                        Some(c) => {
+                            let _ = c.wait_for(|v| *v).await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                let e = tokio::select! {
+                    e = stream.next() => e,
+                    _ = cutting => {
+                        cut = None;
+                        None
+                    }
+                };
+                let Some(e) = e else { break };
+                if let Some(r) = ready.take() {
+                    let _ = r.send(());
+                }
+                if e.event == "session_state" {
+                    states += 1;
+                    if states > 1 {
+                        out.restarts += 1;
+                    }
+                }
+                if LOG.contains(&e.event.as_str()) {
+                    let id = e.id.clone().unwrap_or_default();
+                    if resumed && !live {
+                        out.replayed += 1;
+                    }
+                    out.log.push((id.clone(), e.event.clone()));
+                    out.payloads.push(e.data.clone());
+                    last = Some(id);
+                    if e.event == "session_finished" {
+                        out.finished = e.data;
+                        return;
+                    }
+                } else {
+                    // A snapshot after the replay: the stream is live.
+                    live = true;
+                }
+            }
+            out.resumes += 1;
+        }
+    };
+    if tokio::time::timeout(limit, run).await.is_err() {
+        panic!("no session_finished on {node} within {limit:?}: {out:?}");
+    }
+    out
+}

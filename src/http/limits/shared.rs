@@ -2,6 +2,8 @@
 //! GCRA buckets with a TTL; each user's open streams are a sorted set of slots scored by
 //! expiry, renewed in one batch per node every `slot_ttl / 3`, so the slots of a node that
 //! dies free themselves within `slot_ttl`.
+//! On Redis Cluster every script here takes exactly one key (a bucket, or one user's
+//! slots) and reads time from `TIME` on that key's node, so no call spans two slots.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -109,6 +109,7 @@ impl RedisLive {
             let items = reply.clone().into_array();
             match status_of(&reply).as_str() {
                 "OK" => {
+                    self.replicated(code).await;
                     let stored: AnswerJson = decode(&text(&items[1]).unwrap_or_default())?;
                     let answered = items[2].as_i64().unwrap_or(0);
                     let players = items[3].as_i64().unwrap_or(0);
@@ -119,6 +120,8 @@ impl RedisLive {
                     });
                 }
                 "EXISTING" => {
+                    // It may be the one this node wrote just before a replica timed out.
+                    self.replicated(code).await;
                     let first: AnswerJson = decode(&text(&items[1]).unwrap_or_default())?;
                     return Ok(answer_outcome(first, &input.nonce));
                 }
@@ -196,6 +199,7 @@ impl RedisLive {
             }
             let items: Vec<String> = reply.into_array().iter().skip(1).filter_map(text).collect();
             let entries = parse_log(info.epoch, &items);
+            self.replicated(code).await;
             return Ok(Applied {
                 phase: next,
                 entries,

@@ -14,9 +14,19 @@
 //! `P:sessions` set of live codes. The meta hash also holds `feedback`, `locked` and
 //! `fseq` (the board version frozen with `fboard`).
 //!
+//! On Redis Cluster no script or MULTI may touch keys of two slots. Every script here
+//! takes only keys of one session (all `{CODE}`, one slot), or one key. The keys outside a
+//! session are each used alone, never with a session's keys in one call: `P:sessions` (a
+//! plain SADD after the session's script created its keys, SREM after `forget` deleted
+//! them, so a listed code always had its keys first) and `P:hosting:{USER}` (the host's
+//! quota, tagged by the host: reserved by its own script before the session is created,
+//! released by a separate ZREM after a failed creation or at the end; a reservation left
+//! by a crash in between ages out of the set, see `HOSTING_TTL_MS`).
+//!
 //! Files: `model` (what Redis holds, as Rust reads it), `viewer` (one viewer's read),
 //! `commands` (answers and phase commands), `reports` (whole-session reads: scores, counts,
-//! results); this one the `LiveState` impl and the keys.
+//! results), `topology` (a cluster's nodes), `cluster` (waiting for a replica, readiness
+//! of every shard); this one the `LiveState` impl and the keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,10 +53,13 @@ use crate::domain::unique_names::name_key;
 use crate::domain::{DisplayName, Millis, SessionCode, UserId};
 use crate::store::Store;
 
+mod cluster;
 mod commands;
 mod model;
 mod reports;
+pub mod topology;
 mod viewer;
+pub use cluster::ReplicaAck;
 use model::{
     AnswerJson, Info, PlayerJson, answer_outcome, decode, parse_log, parse_page, status_of, text,
     unavailable,
@@ -75,6 +88,8 @@ pub struct RedisLive {
     auto_advance_ms: u32,
     info: Mutex<HashMap<SessionCode, Info>>,
     scripts: Scripts,
+    /// Set on Redis Cluster: acknowledged writes wait for a replica (`cluster`).
+    replica_ack: Option<ReplicaAck>,
 }
 
 impl RedisLive {
@@ -85,6 +100,7 @@ impl RedisLive {
             store,
             auto_advance_ms,
             info: Mutex::new(HashMap::new()),
+            replica_ack: None,
             scripts: Scripts {
                 create: Script::from_lua(include_str!("../lua/create.lua")),
                 join: Script::from_lua(include_str!("../lua/join.lua")),
@@ -308,6 +324,9 @@ impl LiveState for RedisLive {
             .sadd(self.sessions_key(), s.code.to_string())
             .await
             .map_err(unavailable)?;
+        // Two shards in a cluster: the session's and the one holding `P:sessions`.
+        self.replicated(s.code).await;
+        self.replicated_key(&self.sessions_key()).await;
         Ok(())
     }
 
@@ -446,6 +465,9 @@ impl LiveState for RedisLive {
         )
         .await
         .map_err(unavailable)?;
+        if reply == "CHANGED" || reply == "SAME" {
+            self.replicated(code).await;
+        }
         match reply.as_str() {
             "CHANGED" => Ok(Joined { changed: true }),
             "SAME" => Ok(Joined { changed: false }),
@@ -632,6 +654,9 @@ impl LiveState for RedisLive {
     }
 
     async fn ping(&self) -> Result<(), LiveError> {
+        if self.client.is_clustered() {
+            return self.ping_every_primary().await;
+        }
         let _: Value = self.client.ping(None).await.map_err(unavailable)?;
         Ok(())
     }
