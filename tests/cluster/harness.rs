@@ -259,6 +259,14 @@ pub async fn on_redis_cluster() -> Option<(Cluster, super::redis_cluster::RedisC
     ))
 }
 
+/// Steps of a simulated network loss (see `follow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    Keep,
+    Drop,
+    Resume,
+}
+
 /// What one subscriber saw of a session, to its end.
 #[derive(Debug, Default)]
 pub struct Followed {
@@ -323,8 +331,9 @@ async fn open(
 
 /// Follows a session's stream until `session_finished`, resuming with the last log id
 /// whenever the stream ends, as `EventSource` does. Bounded by `limit`. `ready` fires at
-/// the first event, when the subscription is in place; when `cut` turns true the stream
-/// is dropped once and resumed, as after a network blip.
+/// the first event, when the subscription is in place. With `cut`, the stream is dropped
+/// once it reads `Cut::Drop` and resumed once it reads `Cut::Resume`, as a client that
+/// loses its network for a while.
 pub async fn follow(
     api: Api,
     node: String,
@@ -332,7 +341,7 @@ pub async fn follow(
     code: String,
     limit: Duration,
     ready: tokio::sync::oneshot::Sender<()>,
-    mut cut: Option<tokio::sync::watch::Receiver<bool>>,
+    mut cut: Option<tokio::sync::watch::Receiver<Cut>>,
 ) -> Followed {
     const LOG: [&str; 3] = ["question_opened", "question_closed", "session_finished"];
     let mut out = Followed::default();
@@ -348,7 +357,7 @@ pub async fn follow(
                 let cutting = async {
                     match cut.as_mut() {
                         Some(c) => {
-                            let _ = c.wait_for(|v| *v).await;
+                            let _ = c.wait_for(|v| *v != Cut::Keep).await;
                         }
                         None => std::future::pending().await,
                     }
@@ -356,8 +365,11 @@ pub async fn follow(
                 let e = tokio::select! {
                     e = stream.next() => e,
                     _ = cutting => {
-                        cut = None;
-                        None
+                        if let Some(mut c) = cut.take() {
+                            drop(stream);
+                            let _ = c.wait_for(|v| *v == Cut::Resume).await;
+                        }
+                        break;
                     }
                 };
                 let Some(e) = e else { break };

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::{Mutex, watch};
 
-use super::harness::{Api, on_redis_cluster};
+use super::harness::{Api, Cut, on_redis_cluster};
 use super::shards::{Subscriber, subscribed, wait_status};
 
 const PLAYERS: usize = 12;
@@ -57,9 +57,10 @@ async fn scenario() {
         assert_eq!(s, 200, "join: {v}");
         players.push(token);
     }
-    // Every player listens on its node; every other one's stream is cut right after the
-    // kill and resumes with its last id while the shard fails over.
-    let (cut_tx, cut_rx) = watch::channel(false);
+    // Every player listens on its node; every other one loses its stream right after the
+    // kill and comes back with its last id once the question has closed, so the close
+    // (written on the promoted replica) reaches it only by replay.
+    let (cut_tx, cut_rx) = watch::channel(Cut::Keep);
     let subscribers: Vec<Subscriber> = players
         .iter()
         .enumerate()
@@ -125,7 +126,7 @@ async fn scenario() {
     count_rx.wait_for(|n| *n >= BEFORE_KILL).await.unwrap();
     redis.kill(victim);
     let killed = Instant::now();
-    cut_tx.send_replace(true);
+    cut_tx.send_replace(Cut::Drop);
     println!("killed primary {victim} after {BEFORE_KILL} answers");
 
     // /readyz on every node, until all three are green in one round.
@@ -165,6 +166,7 @@ async fn scenario() {
 
     // Everyone answered: the question closes by itself; then the host ends the game.
     wait_status(&api, &url(2), &host, &code, "reveal").await;
+    cut_tx.send_replace(Cut::Resume);
     let (s, v) = api
         .call(
             "POST",
@@ -203,6 +205,10 @@ async fn scenario() {
         "log ids differ: {logs:?}"
     );
     assert!(resumes >= PLAYERS / 2, "the cut streams resumed");
+    assert!(
+        replayed >= PLAYERS / 2,
+        "each cut stream got the close by replay"
+    );
 
     let awarded: u64 = acked.values().map(|(p, _)| p).sum();
     let (s, board) = api

@@ -148,7 +148,11 @@ async fn play(api: &Api, nodes: &[Node], host: &str, code: &str) -> u64 {
 }
 
 /// Where a subscriber listens, its token, and what may cut its stream.
-pub type Subscriber = (String, String, Option<tokio::sync::watch::Receiver<bool>>);
+pub type Subscriber = (
+    String,
+    String,
+    Option<tokio::sync::watch::Receiver<super::harness::Cut>>,
+);
 
 /// Starts following `code` for each subscriber and returns once every stream is open.
 pub async fn subscribed(
