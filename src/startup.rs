@@ -145,10 +145,10 @@ impl Application {
                 let mut live =
                     RedisLive::new(client.clone(), &config.redis_prefix, store.clone(), auto_ms);
                 if clustered && config.redis_replica_ack_ms > 0 {
-                    live = live.with_replica_ack(ReplicaAck {
-                        replicas: replicas.clone(),
-                        timeout_ms: config.redis_replica_ack_ms,
-                    });
+                    live = live.with_replica_ack(ReplicaAck::new(
+                        replicas.clone(),
+                        config.redis_replica_ack_ms,
+                    ));
                 }
                 let live = Arc::new(live);
                 let shared = Arc::new(Shared::new(

@@ -172,8 +172,13 @@ const FAMILIES: &[Family] = &[
         "op",
         &[
             "create", "join", "leave", "answer", "apply", "read", "lease", "presence", "members",
-            "scores",
+            "scores", "wait",
         ],
+    ),
+    family(
+        "quizcast_redis_replica_ack_missed_total",
+        Kind::Counter,
+        "Writes acknowledged on Redis Cluster without a replica confirming them (none, or too slow)",
     ),
     family(
         "quizcast_replays_total",

@@ -33,6 +33,8 @@ const NODE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One subscriber on one primary; ends when cancelled or when its connection drops.
 struct Subscription {
+    /// Tells this subscription's end from that of an earlier one on the same node.
+    id: u64,
     cancel: CancellationToken,
 }
 
@@ -46,7 +48,8 @@ struct Listener {
     subscriptions: HashMap<String, Subscription>,
     /// When each node's flags were last made sure of.
     flagged: HashMap<String, Instant>,
-    ended_tx: mpsc::Sender<String>,
+    ended_tx: mpsc::Sender<(String, u64)>,
+    next_id: u64,
 }
 
 /// Subscribes on every serving primary and keeps following the cluster until `shutdown`.
@@ -72,6 +75,7 @@ pub async fn listen(
         subscriptions: HashMap::new(),
         flagged: HashMap::new(),
         ended_tx,
+        next_id: 0,
     };
     let primaries = listener.refresh().await?;
     if primaries == 0 {
@@ -89,9 +93,12 @@ pub async fn listen(
                         break;
                     }
                 }
-                Some(addr) = ended_rx.recv() => {
-                    listener.subscriptions.remove(&addr);
-                    listener.flagged.remove(&addr);
+                Some((addr, id)) = ended_rx.recv() => {
+                    if listener.subscriptions.get(&addr).is_some_and(|s| s.id == id) {
+                        listener.subscriptions.remove(&addr);
+                        // It may have restarted without the flags.
+                        listener.flagged.remove(&addr);
+                    }
                 }
             }
             if let Err(e) = listener.refresh().await {
@@ -209,7 +216,7 @@ impl Listener {
 
     /// One subscriber on `node`, without reconnection of its own: when its connection
     /// ends, the loop reads the topology again and subscribes wherever the slots are now.
-    async fn subscribe(&self, node: &Node) -> anyhow::Result<Subscription> {
+    async fn subscribe(&mut self, node: &Node) -> anyhow::Result<Subscription> {
         let addr = node.addr();
         let subscriber = Builder::from_config(self.config_for(node))
             .with_connection_config(|c| c.connection_timeout = NODE_TIMEOUT)
@@ -234,6 +241,8 @@ impl Listener {
         let sink = self.sink.clone();
         let prefix = self.prefix.clone();
         let ended = self.ended_tx.clone();
+        self.next_id += 1;
+        let id = self.next_id;
         tokio::spawn(async move {
             let mut connection = connection;
             loop {
@@ -241,7 +250,7 @@ impl Listener {
                     _ = stop.cancelled() => break,
                     _ = &mut connection => {
                         tracing::warn!(node = %addr, "keyspace subscription lost");
-                        let _ = ended.try_send(addr.clone());
+                        let _ = ended.try_send((addr.clone(), id));
                         break;
                     }
                     event = events.recv() => {
@@ -263,6 +272,6 @@ impl Listener {
             }
             let _ = tokio::time::timeout(NODE_TIMEOUT, subscriber.quit()).await;
         });
-        Ok(Subscription { cancel })
+        Ok(Subscription { id, cancel })
     }
 }

@@ -37,7 +37,7 @@ pub async fn sessions_on_two_shards(
 /// One game on `code`: players sign in on one node, join on the next, listen on the
 /// third and answer through a node other than the one they listen on. Returns the points
 /// the answer replies awarded and the player count.
-async fn play(api: &Api, nodes: &[Node], host: &str, code: &str) -> u64 {
+async fn play(api: &Api, nodes: &[Node], host: &str, code: &str) -> (u64, Vec<Duration>) {
     let url = |i: usize| nodes[i % nodes.len()].url.clone();
     let mut players = Vec::new();
     for p in 0..PLAYERS {
@@ -66,6 +66,7 @@ async fn play(api: &Api, nodes: &[Node], host: &str, code: &str) -> u64 {
     let followers = subscribed(api, code, subscribers).await;
 
     let mut awarded = 0;
+    let mut latencies = Vec::new();
     for q in 0..QUESTIONS {
         let verb = if q == 0 { "start" } else { "next" };
         let (s, state) = api
@@ -89,17 +90,21 @@ async fn play(api: &Api, nodes: &[Node], host: &str, code: &str) -> u64 {
             let token = token.clone();
             let code = code.to_owned();
             async move {
-                api.call(
-                    "POST",
-                    &format!("{node}/api/v1/sessions/{code}/answers"),
-                    Some(&token),
-                    Some(body),
-                )
-                .await
+                let started = std::time::Instant::now();
+                let reply = api
+                    .call(
+                        "POST",
+                        &format!("{node}/api/v1/sessions/{code}/answers"),
+                        Some(&token),
+                        Some(body),
+                    )
+                    .await;
+                (reply, started.elapsed())
             }
         }))
         .await;
-        for (s, v) in replies {
+        for ((s, v), took) in replies {
+            latencies.push(took);
             assert_eq!(s, 200, "answer: {v}");
             awarded += v["awarded_points"].as_u64().unwrap();
         }
@@ -144,7 +149,7 @@ async fn play(api: &Api, nodes: &[Node], host: &str, code: &str) -> u64 {
         finals.iter().all(|f| *f == finals[0]),
         "final standings differ"
     );
-    awarded
+    (awarded, latencies)
 }
 
 /// Where a subscriber listens, its token, and what may cut its stream.
@@ -255,7 +260,15 @@ async fn three_nodes_play_on_two_shards() {
         answer.1,
         1000.0 * answer.0 / answer.1.max(1.0),
     );
-    for ((code, _), awarded) in sessions.iter().zip(games) {
+    let mut latencies: Vec<Duration> = games.iter().flat_map(|(_, l)| l.clone()).collect();
+    latencies.sort();
+    println!(
+        "answers through the API: {} (9 at once per session), median {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        latencies[latencies.len() / 2].as_secs_f64() * 1000.0,
+        latencies[latencies.len() - 1].as_secs_f64() * 1000.0,
+    );
+    for ((code, _), (awarded, _)) in sessions.iter().zip(games) {
         for node in &nodes {
             let (s, board) = api
                 .call(

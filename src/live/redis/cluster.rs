@@ -9,6 +9,7 @@
 //! lost log entry would hand its id to a different event. So in cluster mode the writes a
 //! client is told about (session creation, joins, answers, phase moves) wait, before the
 //! reply, until one replica has them (`WAIT 1 <ms>`), where the shard has a replica.
+//! Concurrent writes share one `WAIT` per primary (`replica_wait`).
 //! Past the timeout the write is acknowledged anyway (the shard is degraded; refusing would
 //! turn a slow replica into an outage) and `quizcast_redis_replica_ack_missed_total` counts it.
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use fred::prelude::*;
 use fred::util::redis_keyslot;
 
+use super::replica_wait::Batches;
 use super::topology::Replicas;
 use super::{LiveError, RedisLive};
 use crate::domain::SessionCode;
@@ -25,6 +27,17 @@ use crate::domain::SessionCode;
 pub struct ReplicaAck {
     pub replicas: Arc<Replicas>,
     pub timeout_ms: u64,
+    pub batches: Batches,
+}
+
+impl ReplicaAck {
+    pub fn new(replicas: Arc<Replicas>, timeout_ms: u64) -> Self {
+        Self {
+            replicas,
+            timeout_ms,
+            batches: Batches::default(),
+        }
+    }
 }
 
 impl RedisLive {
@@ -80,25 +93,29 @@ impl RedisLive {
         else {
             return;
         };
-        if ack.replicas.of(&format!("{}:{}", server.host, server.port)) == 0 {
+        let addr = format!("{}:{}", server.host, server.port);
+        if ack.replicas.of(&addr) == 0 {
             metrics::counter!("quizcast_redis_replica_ack_missed_total").increment(1);
             return;
         }
-        let started = std::time::Instant::now();
-        let acked: Result<i64, _> = self
-            .client
-            .with_cluster_node(server)
-            .wait(1, ack.timeout_ms as i64)
-            .await;
-        metrics::histogram!("quizcast_redis_command_seconds", "op" => "wait")
-            .record(started.elapsed().as_secs_f64());
-        match acked {
-            Ok(n) if n >= 1 => {}
-            Ok(_) => metrics::counter!("quizcast_redis_replica_ack_missed_total").increment(1),
-            Err(e) => {
-                metrics::counter!("quizcast_redis_replica_ack_missed_total").increment(1);
-                tracing::debug!(error = %e, "WAIT for a replica failed");
+        let send = || async {
+            let started = std::time::Instant::now();
+            let acked: Result<i64, _> = self
+                .client
+                .with_cluster_node(&server)
+                .wait(1, ack.timeout_ms as i64)
+                .await;
+            metrics::histogram!("quizcast_redis_command_seconds", "op" => "wait")
+                .record(started.elapsed().as_secs_f64());
+            match acked {
+                Ok(n) if n >= 1 => {}
+                Ok(_) => metrics::counter!("quizcast_redis_replica_ack_missed_total").increment(1),
+                Err(e) => {
+                    metrics::counter!("quizcast_redis_replica_ack_missed_total").increment(1);
+                    tracing::debug!(error = %e, "WAIT for a replica failed");
+                }
             }
-        }
+        };
+        ack.batches.of(&addr).covered(send).await;
     }
 }

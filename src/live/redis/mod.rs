@@ -56,6 +56,7 @@ use crate::store::Store;
 mod cluster;
 mod commands;
 mod model;
+mod replica_wait;
 mod reports;
 pub mod topology;
 mod viewer;
