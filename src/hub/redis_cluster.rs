@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::redis::{ChangeSink, enable_notifications, parse_key};
+use super::redis::{ChangeSink, enable_notifications, parse_key, session_pattern};
 use crate::live::redis::topology::{
     Node, Replicas, parse_nodes, replicas_per_primary, serving_primaries,
 };
@@ -226,10 +226,10 @@ impl Listener {
         let connection = tokio::time::timeout(NODE_TIMEOUT, subscriber.init())
             .await
             .map_err(|_| anyhow::anyhow!("connecting timed out"))??;
-        // Cluster nodes have one database: the pattern is the single-Redis one.
+        // The single-Redis pattern: session keys only (cluster nodes have one database).
         let subscribed = tokio::time::timeout(
             NODE_TIMEOUT,
-            subscriber.psubscribe(format!("__keyspace@*__:{}:*", self.prefix)),
+            subscriber.psubscribe(session_pattern(&self.prefix)),
         )
         .await;
         if !matches!(subscribed, Ok(Ok(()))) {
